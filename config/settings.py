@@ -1,0 +1,310 @@
+"""Kickoff settings: one file, driven by the environment (django-environ).
+
+Every value comes from an environment variable (or an optional `.env` file beside
+manage.py). A bad value stops the process at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+VAR_DIR.mkdir(exist_ok=True)  # the embedded defaults (SQLite, broker, cache) live here
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+
+def _env(kind, name: str, **kwargs):
+    """Read one variable; any parse error names the variable."""
+    try:
+        return getattr(env, kind)(name, **kwargs)
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:  # environ raises ValueError and friends on bad values
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
+
+def _url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(f"{name} must be an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+# --- Core -----------------------------------------------------------------------------
+DEBUG = _env("bool", "DEBUG", default=False)
+SECRET_KEY = _env("str", "SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-key-for-make-run-" + "x" * 32
+ALLOWED_HOSTS = _env("list", "ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+PUBLIC_BASE_URL = _url(
+    "PUBLIC_BASE_URL", _env("str", "PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+)
+SANDBOX = _env("bool", "SANDBOX", default=DEBUG)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_filters",
+    "django_celery_beat",
+    "integrations",
+    "dashboard",
+]
+if SANDBOX:
+    INSTALLED_APPS += ["integrations.sandbox.tally", "integrations.sandbox.tallyfy"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.shell",
+            ],
+        },
+    }
+]
+
+# --- Database --------------------------------------------------------------------------
+DATABASES = {
+    "default": _env("db_url", "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'kickoff.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file: WAL lets readers run beside the writer,
+    # IMMEDIATE takes the write lock up front (no upgrade deadlocks), and the timeout makes
+    # a busy writer wait instead of failing. https://www.sqlite.org/wal.html
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", _env("int", "CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache -----------------------------------------------------------------------------
+# A file cache is shared by web, worker and beat on one machine; Redis in production.
+CACHES = {"default": _env("cache_url", "CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
+# --- Auth, sessions, security ------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "login"
+
+_https = PUBLIC_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = _env("bool", "SECURE_SSL_REDIRECT", default=not DEBUG and _https)
+SESSION_COOKIE_SECURE = _env("bool", "SESSION_COOKIE_SECURE", default=not DEBUG and _https)
+CSRF_COOKIE_SECURE = _env("bool", "CSRF_COOKIE_SECURE", default=not DEBUG and _https)
+SECURE_HSTS_SECONDS = _env("int", "SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = _env("bool", "SECURE_HSTS_PRELOAD", default=not DEBUG)
+if _env("bool", "BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = [f"{urlsplit(PUBLIC_BASE_URL).scheme}://{urlsplit(PUBLIC_BASE_URL).netloc}"]
+
+# --- Encryption of secrets at rest -------------------------------------------------------
+
+
+def _fernet_keys(raw: list[str]) -> list[str]:
+    for i, key in enumerate(raw):
+        try:
+            if len(base64.urlsafe_b64decode(key.encode())) != 32:
+                raise ValueError
+        except (ValueError, binascii.Error):
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key #{i + 1} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; make one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)"
+            ) from None
+    return raw
+
+
+FIELD_ENCRYPTION_KEYS = _env("list", "FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off")
+    # A fixed development key: `make run` works with nothing configured. Never used in
+    # production because DEBUG is off there and the variable is then required.
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(b"kickoff-dev-only-key-not-secret!").decode()]
+FIELD_ENCRYPTION_KEYS = _fernet_keys(FIELD_ENCRYPTION_KEYS)
+
+# --- Vendors -----------------------------------------------------------------------------
+_sandbox = f"{PUBLIC_BASE_URL}/sandbox"
+
+
+def _vendor_url(name: str, real: str, sandbox: str) -> str:
+    return _url(name, _env("str", name, default=sandbox if SANDBOX else real))
+
+
+TALLY_API_BASE_URL = _vendor_url(
+    "TALLY_API_BASE_URL", "https://api.tally.so", f"{_sandbox}/tally/api"
+)
+TALLY_OAUTH_AUTHORIZE_URL = _vendor_url(
+    "TALLY_OAUTH_AUTHORIZE_URL",
+    "https://tally.so/oauth/authorize",
+    f"{_sandbox}/tally/oauth/authorize",
+)
+TALLY_OAUTH_TOKEN_URL = _vendor_url(
+    "TALLY_OAUTH_TOKEN_URL", "https://api.tally.so/oauth/token", f"{_sandbox}/tally/api/oauth/token"
+)
+TALLY_CLIENT_ID = _env("str", "TALLY_CLIENT_ID", default="kickoff-sandbox" if SANDBOX else "")
+TALLY_CLIENT_SECRET = _env(
+    "str", "TALLY_CLIENT_SECRET", default="kickoff-sandbox-secret" if SANDBOX else ""
+)
+TALLY_API_VERSION = "2025-02-01"
+TALLY_RATE_LIMIT = _env("str", "TALLY_RATE_LIMIT", default="100/minute")
+
+TALLYFY_API_BASE_URL = _vendor_url(
+    "TALLYFY_API_BASE_URL", "https://go.tallyfy.com/api", f"{_sandbox}/tallyfy/api"
+)
+TALLYFY_OAUTH_AUTHORIZE_URL = _vendor_url(
+    "TALLYFY_OAUTH_AUTHORIZE_URL",
+    "https://account.tallyfy.com/oauth/authorize",
+    f"{_sandbox}/tallyfy/oauth/authorize",
+)
+TALLYFY_OAUTH_TOKEN_URL = _vendor_url(
+    "TALLYFY_OAUTH_TOKEN_URL",
+    "https://account.tallyfy.com/oauth/token",
+    f"{_sandbox}/tallyfy/oauth/token",
+)
+TALLYFY_CLIENT_ID = _env("str", "TALLYFY_CLIENT_ID", default="1001" if SANDBOX else "")
+TALLYFY_CLIENT_SECRET = _env(
+    "str", "TALLYFY_CLIENT_SECRET", default="kickoff-sandbox-secret" if SANDBOX else ""
+)
+TALLYFY_APP_BASE_URL = _vendor_url(
+    "TALLYFY_APP_BASE_URL", "https://go.tallyfy.com", f"{_sandbox}/tallyfy/app"
+)
+TALLYFY_RATE_LIMIT = _env("str", "TALLYFY_RATE_LIMIT", default="100/minute")
+
+HTTP_TIMEOUT_SECONDS = _env("float", "HTTP_TIMEOUT_SECONDS", default=10.0)
+# Where the shared rate limiter keeps its counters: Redis in production so every web
+# and worker process shares one budget per vendor account.
+RATE_LIMIT_STORAGE_URL = _env("str", "RATE_LIMIT_STORAGE_URL", default="memory://")
+
+# Sandbox only: Tally's webhook retry schedule is multiplied by this (0.001 turns
+# minutes into fractions of a second for demos and tests).
+SANDBOX_TIME_SCALE = _env("float", "SANDBOX_TIME_SCALE", default=1.0)
+
+# --- Celery ------------------------------------------------------------------------------
+CELERY_BROKER_URL = _env("str", "CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Redelivery of unacknowledged tasks after this long (acks_late): longer than any task.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = _env("bool", "CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged only once it finished, and a worker that dies mid-task hands
+# the message back: the delivery pipeline is written to be safely re-run.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- I18N, static ----------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = _env("path", "STATIC_ROOT", default=VAR_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Email -------------------------------------------------------------------------------
+EMAIL_BACKEND = _env(
+    "str",
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = _env("str", "DEFAULT_FROM_EMAIL", default="kickoff@localhost")
+
+# --- Logging -----------------------------------------------------------------------------
+LOG_LEVEL = _env("str", "LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}

@@ -1,0 +1,19 @@
+from django.conf import settings
+
+NAV = [
+    ("dashboard:overview", "Overview"),
+    ("dashboard:connections", "Connections"),
+    ("dashboard:forms", "Forms"),
+    ("dashboard:mappings", "Mappings"),
+    ("dashboard:deliveries", "Deliveries"),
+]
+
+
+def shell(request):
+    """What every dashboard page needs for its frame: navigation and the sandbox flag."""
+    match = getattr(request, "resolver_match", None)
+    current = f"{match.namespace}:{match.url_name}" if match and match.namespace else ""
+    return {
+        "nav_items": [(name, label, name == current) for name, label in NAV],
+        "sandbox_enabled": settings.SANDBOX,
+    }

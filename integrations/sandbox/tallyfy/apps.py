@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxTallyfyConfig(AppConfig):
+    name = "integrations.sandbox.tallyfy"
+    label = "sandbox_tallyfy"
+    verbose_name = "Sandbox Tallyfy"

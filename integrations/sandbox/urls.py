@@ -1,0 +1,17 @@
+"""The sandbox: a local stand-in for Tally and Tallyfy, mounted only when SANDBOX is on.
+
+It is the *other side* of every HTTP call Kickoff makes, written from
+shared/API-NOTES.md. It shares no code with Kickoff's clients, engine or receiver.
+"""
+
+from django.urls import include, path
+
+from . import views
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("tally/", include("integrations.sandbox.tally.urls")),
+    path("tallyfy/", include("integrations.sandbox.tallyfy.urls")),
+]

@@ -1,0 +1,6 @@
+from django.shortcuts import render
+
+
+def index(request):
+    """Landing page: what the sandbox pretends to be and links to each vendor's pages."""
+    return render(request, "sandbox/index.html")
