@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 run: $(STAMP)
-	DEBUG=true PORT=$(PORT) HOST=$(HOST) $(PY) -m dashboard.devserver
+	DEBUG=true PORT=$(PORT) HOST=$(HOST) $(PY) -m config.devstack
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.run

@@ -34,6 +34,20 @@ def _env(kind, name: str, **kwargs):
         raise ImproperlyConfigured(f"{name}: {exc}") from exc
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, default: bool) -> bool:
+    """Strict booleans: a typo like DEBUG=ture must not silently mean False."""
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), got {raw!r}")
+
+
 def _url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -42,7 +56,7 @@ def _url(name: str, value: str) -> str:
 
 
 # --- Core -----------------------------------------------------------------------------
-DEBUG = _env("bool", "DEBUG", default=False)
+DEBUG = _bool("DEBUG", False)
 SECRET_KEY = _env("str", "SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -52,7 +66,7 @@ ALLOWED_HOSTS = _env("list", "ALLOWED_HOSTS", default=["127.0.0.1", "localhost"]
 PUBLIC_BASE_URL = _url(
     "PUBLIC_BASE_URL", _env("str", "PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 )
-SANDBOX = _env("bool", "SANDBOX", default=DEBUG)
+SANDBOX = _bool("SANDBOX", DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -69,7 +83,11 @@ INSTALLED_APPS = [
     "dashboard",
 ]
 if SANDBOX:
-    INSTALLED_APPS += ["integrations.sandbox.tally", "integrations.sandbox.tallyfy"]
+    INSTALLED_APPS += [
+        "integrations.sandbox",
+        "integrations.sandbox.tally",
+        "integrations.sandbox.tallyfy",
+    ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -139,13 +157,13 @@ LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
 _https = PUBLIC_BASE_URL.startswith("https://")
-SECURE_SSL_REDIRECT = _env("bool", "SECURE_SSL_REDIRECT", default=not DEBUG and _https)
-SESSION_COOKIE_SECURE = _env("bool", "SESSION_COOKIE_SECURE", default=not DEBUG and _https)
-CSRF_COOKIE_SECURE = _env("bool", "CSRF_COOKIE_SECURE", default=not DEBUG and _https)
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG and _https)
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG and _https)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG and _https)
 SECURE_HSTS_SECONDS = _env("int", "SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = _env("bool", "SECURE_HSTS_PRELOAD", default=not DEBUG)
-if _env("bool", "BEHIND_TLS_PROXY", default=False):
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
+if _bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -251,7 +269,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redelivery of unacknowledged tasks after this long (acks_late): longer than any task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_TASK_ALWAYS_EAGER = _env("bool", "CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -277,7 +295,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = _env("path", "STATIC_ROOT", default=VAR_DIR / "static")
+STATIC_ROOT = Path(_env("path", "STATIC_ROOT", default=VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SANDBOX", "true")
-os.environ.setdefault("CACHE_URL", "locmem://")
+os.environ.setdefault("CACHE_URL", "locmemcache://")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "k" * 40)
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Browser tests run Playwright's sync API (an event loop) in the test thread next to

@@ -8,10 +8,9 @@ from django.urls import include, path
 
 from . import views
 
-app_name = "sandbox"
-
+# No app namespace here: each vendor app keeps its own (sandbox_tally, sandbox_tallyfy).
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", views.index, name="sandbox-index"),
     path("tally/", include("integrations.sandbox.tally.urls")),
     path("tallyfy/", include("integrations.sandbox.tallyfy.urls")),
 ]
