@@ -14,7 +14,7 @@ import sys
 import time
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "kickoff-demo"  # noqa: S105 - printed on purpose: a local demo account
+DEMO_PASSWORD = "kickoff-demo"
 
 
 def prepare() -> None:
@@ -49,7 +49,7 @@ def main() -> int:
         "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", "2"],
         "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "INFO"],
     }
-    procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+    procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
     url = os.environ["PUBLIC_BASE_URL"]
     print(
         f"\n  Kickoff is starting at {url}/\n"

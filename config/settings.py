@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -135,6 +136,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+    )
+    # Tests use a file too (not Django's shared-cache in-memory database, whose table
+    # locks ignore the busy timeout), so concurrency behaves as it does in `make run`.
+    # One file per test process, so parallel runs in one checkout don't collide.
+    DATABASES["default"].setdefault(
+        "TEST", {"NAME": str(VAR_DIR / f"test-kickoff-{os.getpid()}.sqlite3")}
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", _env("int", "CONN_MAX_AGE", default=60))

@@ -13,7 +13,14 @@ def shell(request):
     """What every dashboard page needs for its frame: navigation and the sandbox flag."""
     match = getattr(request, "resolver_match", None)
     current = f"{match.namespace}:{match.url_name}" if match and match.namespace else ""
+    broken = []
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        from integrations.models import Connection
+
+        broken = list(Connection.objects.filter(status=Connection.Status.NEEDS_RECONNECT))
     return {
+        "broken_connections": broken,
         "nav_items": [(name, label, name == current) for name, label in NAV],
         "sandbox_enabled": settings.SANDBOX,
     }

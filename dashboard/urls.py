@@ -1,12 +1,23 @@
 from django.urls import path
 
-from . import views
+from . import connections, views
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("connections/", views.connections, name="connections"),
+    path("connections/", connections.connections, name="connections"),
+    path("connections/tally/api-key/", connections.tally_api_key, name="tally_api_key"),
+    path("connections/tallyfy/token/", connections.tallyfy_token, name="tallyfy_token"),
+    path(
+        "connections/tallyfy/organization/",
+        connections.tallyfy_choose_org,
+        name="tallyfy_choose_org",
+    ),
+    path("connections/<str:provider>/connect/", connections.oauth_start, name="oauth_start"),
+    path("connections/<str:provider>/callback/", connections.oauth_callback, name="oauth_callback"),
+    path("connections/<int:pk>/test/", connections.connection_check, name="connection_test"),
+    path("connections/<int:pk>/disconnect/", connections.disconnect, name="disconnect"),
     path("forms/", views.forms, name="forms"),
     path("mappings/", views.mappings, name="mappings"),
     path("deliveries/", views.deliveries, name="deliveries"),

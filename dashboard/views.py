@@ -9,11 +9,6 @@ def overview(request):
 
 
 @staff_required
-def connections(request):
-    return render(request, "dashboard/connections.html")
-
-
-@staff_required
 def forms(request):
     return render(request, "dashboard/forms.html")
 

@@ -3,7 +3,18 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from integrations.http import NoThrottle, set_throttle
+
 SCREENSHOTS = "test-artifacts/screenshots"
+
+
+@pytest.fixture(autouse=True)
+def no_client_throttle():
+    """Tests make many vendor calls per minute with reused account keys; the shared rate
+    limiter has tests of its own."""
+    set_throttle(NoThrottle())
+    yield
+    set_throttle(None)
 
 
 @pytest.fixture
