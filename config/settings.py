@@ -293,7 +293,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "refresh-expiring-tokens": {
+        "task": "integrations.refresh_expiring_tokens",
+        "schedule": 5 * 60.0,
+    },
+}
+if SANDBOX:
+    # The sandbox's Tally retries failed webhook deliveries on its own schedule.
+    CELERY_BEAT_SCHEDULE["sandbox-tally-deliver-due"] = {
+        "task": "sandbox_tally.deliver_due",
+        "schedule": 5.0,
+    }
 
 # --- I18N, static ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

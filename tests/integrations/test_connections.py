@@ -204,3 +204,12 @@ def test_the_periodic_sweep_refreshes_only_connections_expiring_soon(settings):
     key.refresh_from_db()
     assert soon.access_token == "swept"
     assert later.access_token != "swept" and key.access_token != "swept"
+
+
+def test_beat_runs_the_token_refresh_sweep_every_five_minutes(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-expiring-tokens"]
+    assert entry["schedule"] == 300
+    assert entry["task"] in app.tasks
