@@ -93,3 +93,14 @@ def test_htmx_posts_carry_the_csrf_token_in_hx_headers(staff_client):
     html = staff_client.get("/").content.decode()
     assert 'hx-headers=\'{"X-CSRFToken": "' in html
     assert "django_htmx/htmx-2.min.js" in html  # served locally, no CDN
+
+
+@pytest.mark.django_db
+def test_the_overview_shows_what_is_left_to_set_up(staff_client):
+    from tests.factories import ConnectionFactory
+
+    ConnectionFactory(label="ada@example.com")
+    html = staff_client.get("/").content.decode()
+    assert "Tally: ada@example.com" in html
+    assert html.count(">Done</span>") == 1  # Tally connected, Tallyfy still to do
+    assert html.count(">To do</span>") == 1
