@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import connections, views
 
@@ -18,7 +18,7 @@ urlpatterns = [
     path("connections/<str:provider>/callback/", connections.oauth_callback, name="oauth_callback"),
     path("connections/<int:pk>/test/", connections.connection_check, name="connection_test"),
     path("connections/<int:pk>/disconnect/", connections.disconnect, name="disconnect"),
-    path("forms/", views.forms, name="forms"),
+    path("forms/", include("dashboard.forms_urls")),
     path("mappings/", views.mappings, name="mappings"),
     path("deliveries/", views.deliveries, name="deliveries"),
 ]

@@ -25,11 +25,6 @@ def overview(request):
 
 
 @staff_required
-def forms(request):
-    return render(request, "dashboard/forms.html")
-
-
-@staff_required
 def mappings(request):
     return render(request, "dashboard/mappings.html")
 
