@@ -260,6 +260,10 @@ RATE_LIMIT_STORAGE_URL = _env("str", "RATE_LIMIT_STORAGE_URL", default="memory:/
 # Sandbox only: Tally's webhook retry schedule is multiplied by this (0.001 turns
 # minutes into fractions of a second for demos and tests).
 SANDBOX_TIME_SCALE = _env("float", "SANDBOX_TIME_SCALE", default=1.0)
+# Sandbox only: requests per minute the sandbox vendors allow (0 = unlimited, for
+# benchmarks and soaks).
+SANDBOX_TALLY_RATE_LIMIT = _env("int", "SANDBOX_TALLY_RATE_LIMIT", default=100)
+SANDBOX_TALLYFY_RATE_LIMIT = _env("int", "SANDBOX_TALLYFY_RATE_LIMIT", default=100)
 
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = _env("str", "CELERY_BROKER_URL", default="filesystem://")

@@ -7,6 +7,7 @@ Views and tasks call these; they never touch tokens directly.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import oauth
@@ -108,43 +110,86 @@ def connection_refresh(
 ) -> Connection:
     """Refresh an OAuth connection's tokens and return the fresh row.
 
-    The row is locked for the duration so two processes never both spend a refresh
-    token: the second waits, then sees the first one's new token and uses it. (Tallyfy
-    rotates refresh tokens; spending one twice would kill the connection.)
+    Only one process refreshes at a time: it claims a short lease on the row with a
+    conditional UPDATE; the others wait for the lease to end and then use the token it
+    stored. (Tallyfy rotates refresh tokens: spending one twice would kill the
+    connection.) No database transaction stays open during the HTTP call, so a slow
+    token endpoint never blocks the database.
     """
+    row = _claim_refresh(connection.pk, stale_access_token)
+    if row.refresh_lease_until is None:
+        return row  # someone else refreshed while we waited
     failure: oauth.OAuthFailed | None = None
-    with transaction.atomic():
-        row = Connection.objects.select_for_update().get(pk=connection.pk)
-        if stale_access_token is not None and row.access_token != stale_access_token:
-            return row  # someone refreshed while we waited for the lock
-        if stale_access_token is None and not row.expires_within(REFRESH_MARGIN_SECONDS):
-            return row
-        if row.status != Connection.Status.ACTIVE:
-            raise NeedsReconnect(row, row.last_error or "it is not active")
+    try:
         if not row.refresh_token:
-            failure = oauth.OAuthFailed("No refresh token was issued.", permanent=True)
-        else:
-            try:
-                tokens = oauth.refresh(PROVIDERS[row.provider], row.refresh_token)
-            except oauth.OAuthFailed as exc:
-                failure = exc
-            else:
-                row.set_tokens(
-                    access_token=tokens.access_token,
-                    refresh_token=tokens.refresh_token,
-                    expires_in=tokens.expires_in,
-                )
-                row.last_refreshed_at = timezone.now()
-                row.last_error = ""
-                row.save()
-                log.info("refreshed tokens of connection %s", row.pk)
-                return row
+            raise oauth.OAuthFailed("No refresh token was issued.", permanent=True)
+        tokens = oauth.refresh(PROVIDERS[row.provider], row.refresh_token)
+    except oauth.OAuthFailed as exc:
+        failure = exc
+    if failure is None:
+        row.set_tokens(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+        )
+        row.last_refreshed_at = timezone.now()
+        row.last_error = ""
+        row.refresh_lease_until = None
+        row.save(
+            update_fields=[
+                "access_token",
+                "refresh_token",
+                "token_hint",
+                "expires_at",
+                "last_refreshed_at",
+                "last_error",
+                "refresh_lease_until",
+                "updated_at",
+            ]
+        )
+        log.info("refreshed tokens of connection %s", row.pk)
+        return row
+    Connection.objects.filter(pk=row.pk).update(refresh_lease_until=None)
     if failure.permanent:
         reason = f"Token refresh failed: {failure}"
         _mark_needs_reconnect(row, reason)
         raise NeedsReconnect(row, reason)
     Connection.objects.filter(pk=row.pk).update(last_error=str(failure))
     raise ApiUnavailableDuringRefresh(str(failure))
+
+
+REFRESH_LEASE_SECONDS = 30
+
+
+def _claim_refresh(pk: int, stale_access_token: str | None) -> Connection:
+    """Return the row with `refresh_lease_until` set if this process must refresh, or the
+    row with it unset when a refresh is no longer needed (another process did it)."""
+    deadline = time.monotonic() + REFRESH_LEASE_SECONDS
+    while True:
+        row = Connection.objects.get(pk=pk)
+        if stale_access_token is not None and row.access_token != stale_access_token:
+            row.refresh_lease_until = None
+            return row
+        if stale_access_token is None and not row.expires_within(REFRESH_MARGIN_SECONDS):
+            row.refresh_lease_until = None
+            return row
+        if row.status != Connection.Status.ACTIVE:
+            raise NeedsReconnect(row, row.last_error or "it is not active")
+        now = timezone.now()
+        lease = now + timedelta(seconds=REFRESH_LEASE_SECONDS)
+        free = Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now)
+        # Claim only the version we just read: if the token changed in between, loop and
+        # look again rather than refreshing a token that is already fresh.
+        if Connection.objects.filter(free, pk=pk, updated_at=row.updated_at).update(
+            refresh_lease_until=lease
+        ):
+            row.refresh_lease_until = lease
+            return row
+        if time.monotonic() > deadline:
+            raise ApiUnavailableDuringRefresh(
+                "Another process has been refreshing this connection for too long."
+            )
+        time.sleep(0.05)
 
 
 class ApiUnavailableDuringRefresh(ApiError):

@@ -47,6 +47,9 @@ class Connection(models.Model):
     last_error = models.TextField(blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Set while one process refreshes the tokens: others wait for it instead of spending
+    # the same refresh token (Tallyfy rotates them). Expires by itself if that process dies.
+    refresh_lease_until = models.DateTimeField(null=True, blank=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

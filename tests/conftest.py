@@ -58,3 +58,27 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1360, "height": 900}}
+
+
+@pytest.fixture
+def live_kickoff(live_server, settings, transactional_db):
+    """The live server with every vendor URL pointing at its own sandbox."""
+    base = live_server.url
+    sandbox = f"{base}/sandbox"
+    settings.PUBLIC_BASE_URL = base
+    settings.TALLY_API_BASE_URL = f"{sandbox}/tally/api"
+    settings.TALLY_OAUTH_AUTHORIZE_URL = f"{sandbox}/tally/oauth/authorize"
+    settings.TALLY_OAUTH_TOKEN_URL = f"{sandbox}/tally/api/oauth/token"
+    settings.TALLYFY_API_BASE_URL = f"{sandbox}/tallyfy/api"
+    settings.TALLYFY_OAUTH_AUTHORIZE_URL = f"{sandbox}/tallyfy/oauth/authorize"
+    settings.TALLYFY_OAUTH_TOKEN_URL = f"{sandbox}/tallyfy/oauth/token"
+    settings.TALLYFY_APP_BASE_URL = f"{sandbox}/tallyfy/app"
+    return base
+
+
+@pytest.fixture
+def sandbox_seeded(live_kickoff):
+    from integrations.sandbox.tally.seed import seed as seed_tally
+    from integrations.sandbox.tallyfy.seed import seed as seed_tallyfy
+
+    return seed_tally(), seed_tallyfy()

@@ -130,7 +130,7 @@ class Run(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="runs")
     checklist = models.ForeignKey(Checklist, on_delete=models.PROTECT, related_name="runs")
     name = models.CharField(max_length=550)
-    summary = models.TextField(blank=True, null=True)
+    summary = models.TextField(blank=True, null=True)  # noqa: DJ001 (Tallyfy sends null)
     status = models.CharField(max_length=20, default="active")
     prerun = models.JSONField(default=dict, blank=True)
     owner_id = models.PositiveIntegerField(null=True, blank=True)
@@ -163,7 +163,7 @@ class Task(models.Model):
     position = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=20, default="not-started")
     owners = models.JSONField(default=dict, blank=True)  # {users, guests, groups}
-    deadline = models.CharField(max_length=40, blank=True, null=True)
+    deadline = models.CharField(max_length=40, blank=True, null=True)  # noqa: DJ001
     taskdata = models.JSONField(default=dict, blank=True)  # {capture id: value}
     is_approved = models.BooleanField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -205,6 +205,9 @@ class RefreshToken(models.Model):
     revoked = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"refresh token for {self.access_token}"
+
 
 class AuthorizationCode(models.Model):
     code = models.CharField(max_length=128, unique=True)
@@ -216,6 +219,9 @@ class AuthorizationCode(models.Model):
     code_challenge_method = models.CharField(max_length=10, blank=True)
     expires_at = models.DateTimeField()
     used = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"code for {self.client_id}"
 
 
 class Fault(models.Model):
@@ -252,3 +258,6 @@ class RateCounter(models.Model):
             # One counter per org and minute: the atomic increment updates this row.
             models.UniqueConstraint(fields=["organization_id", "window"], name="sbx_tallyfy_rate_1")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}@{self.window}: {self.count}"

@@ -1,0 +1,514 @@
+"""What the sandbox Tallyfy does: launch runs, update and complete tasks, issue tokens,
+count requests, and flip fault switches. Views stay thin and call these."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import (
+    AccessToken,
+    AuthorizationCode,
+    Checklist,
+    Fault,
+    Organization,
+    RateCounter,
+    RefreshToken,
+    Run,
+    Task,
+    User,
+)
+from .values import check_value, is_empty, is_int
+
+NAME_MAX = 550
+ACCESS_TOKEN_TTL = 3600
+CODE_TTL = 600
+
+
+@dataclass
+class Invalid(Exception):
+    """A 422: per-field errors keyed by field id (or request key), Laravel style."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    message: str = ""
+
+    def body(self) -> dict[str, Any]:
+        messages = [m for ms in self.errors.values() for m in ms]
+        message = self.message or (messages[0] if messages else "The given data was invalid.")
+        if not self.message and len(messages) > 1:
+            extra = len(messages) - 1
+            message += f" (and {extra} more error{'s' if extra > 1 else ''})"
+        body: dict[str, Any] = {"message": message}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+# --- Launch --------------------------------------------------------------------------------
+
+
+def _org_people(org: Organization) -> tuple[set[int], set[str]]:
+    return set(org.members.values_list("id", flat=True)), set(
+        org.groups.values_list("id", flat=True)
+    )
+
+
+def _check_owners(owners: Any, users: set[int], groups: set[str]) -> str | None:
+    if not isinstance(owners, dict) or set(owners) - {"users", "guests", "groups"}:
+        return 'owners must be an object {"users": [int], "guests": [email], "groups": [id]}.'
+    if not all(isinstance(owners.get(k, []), list) for k in ("users", "guests", "groups")):
+        return "owners.users, owners.guests and owners.groups must be lists."
+    if not all(is_int(u) and u in users for u in owners.get("users", [])):
+        return "owners.users contains an unknown user id."
+    if not all(isinstance(g, str) and g in groups for g in owners.get("groups", [])):
+        return "owners.groups contains an unknown group id."
+    if not all(isinstance(g, str) and "@" in g for g in owners.get("guests", [])):
+        return "owners.guests must be email addresses."
+    return None
+
+
+def _owners(value: dict | None) -> dict[str, list]:
+    value = value or {}
+    return {k: list(value.get(k, [])) for k in ("users", "guests", "groups")}
+
+
+def run_launch(*, org: Organization, user: User, body: Any) -> Run:
+    """Validate a launch body exactly as the notes describe and create the run and its tasks.
+
+    Prerun keys must be kick-off field ids; any other key (a label, an alias, a typo) is
+    dropped without a word, as Tallyfy does. Raises Invalid for a 422.
+    """
+    if not isinstance(body, dict):
+        raise Invalid({"body": ["The request body must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    users, groups = _org_people(org)
+
+    checklist = None
+    checklist_id = body.get("checklist_id")
+    if not checklist_id:
+        errors["checklist_id"] = ["The checklist id field is required."]
+    elif not isinstance(checklist_id, str) or not (
+        checklist := Checklist.objects.filter(organization=org, id=checklist_id).first()
+    ):
+        errors["checklist_id"] = ["The selected checklist id is invalid."]
+
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = ["The name field is required."]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [f"The name may not be greater than {NAME_MAX} characters."]
+
+    summary = body.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        errors["summary"] = ["The summary must be a string."]
+
+    prerun_in = body.get("prerun")
+    if prerun_in is None:
+        prerun_in = {}
+    if isinstance(prerun_in, list):
+        # A list-shaped prerun always fails, even when it holds {id, value} pairs.
+        errors["prerun"] = ["The prerun must be an object keyed by kick-off field id."]
+        prerun_in = {}
+    elif not isinstance(prerun_in, dict):
+        errors["prerun"] = ["The prerun must be an object keyed by kick-off field id."]
+        prerun_in = {}
+
+    prerun: dict[str, Any] = {}
+    if checklist is not None:
+        for f in checklist.prerun.all():
+            definition = {
+                "id": f.id,
+                "label": f.label,
+                "field_type": f.field_type,
+                "options": f.options,
+                "columns": f.columns,
+            }
+            value = prerun_in.get(f.id)
+            if f.id in prerun_in:
+                problem = check_value(definition, value, users=users, groups=groups)
+                if problem:
+                    errors[f.id] = [problem]
+                    continue
+                if value is not None:
+                    prerun[f.id] = value
+            if f.required and is_empty(value) and "prerun" not in errors:
+                errors[f.id] = [f"{f.label} is required"]
+
+    owner_id = body.get("owner_id")
+    if owner_id is not None and not (is_int(owner_id) and owner_id in users):
+        errors["owner_id"] = ["The selected owner id is invalid."]
+    for key in ("tags", "folders"):
+        items = body.get(key)
+        if items is not None and not (
+            isinstance(items, list) and all(isinstance(i, str) for i in items)
+        ):
+            errors[key] = [f"The {key} must be a list of ids."]
+    run_users = body.get("users")
+    if run_users is not None and not (
+        isinstance(run_users, list) and all(is_int(u) and u in users for u in run_users)
+    ):
+        errors["users"] = ["The users must be a list of member ids."]
+    run_groups = body.get("groups")
+    if run_groups is not None and not (
+        isinstance(run_groups, list) and all(g in groups for g in run_groups)
+    ):
+        errors["groups"] = ["The groups must be a list of group ids."]
+    roles = body.get("roles")
+    if roles is not None:
+        if not isinstance(roles, dict):
+            errors["roles"] = ["The roles must be an object keyed by role id."]
+        else:
+            for role_id, role_owners in roles.items():
+                if problem := _check_owners(role_owners, users, groups):
+                    errors[f"roles.{role_id}"] = [problem]
+    step_options = body.get("tasks")
+    if step_options is not None and not isinstance(step_options, dict):
+        errors["tasks"] = ["The tasks must be an object keyed by step id."]
+        step_options = None
+    for step_id, options in (step_options or {}).items():
+        if not isinstance(options, dict):
+            errors[f"tasks.{step_id}"] = ["Each task entry must be an object."]
+        elif "owners" in options and (problem := _check_owners(options["owners"], users, groups)):
+            errors[f"tasks.{step_id}.owners"] = [problem]
+        elif options.get("deadline") is not None and not isinstance(options["deadline"], str):
+            errors[f"tasks.{step_id}.deadline"] = ["The deadline must be a date string."]
+
+    if errors:
+        raise Invalid(errors)
+
+    step_options = step_options or {}
+    with transaction.atomic():
+        run = Run.objects.create(
+            organization=org,
+            checklist=checklist,
+            name=name,
+            summary=summary,
+            prerun=prerun,
+            owner_id=owner_id or user.id,
+            started_by=user.id,
+            tags=body.get("tags") or [],
+            folders=body.get("folders") or [],
+            users=run_users or [],
+            groups=run_groups or [],
+            roles=roles or {},
+        )
+        for step in checklist.steps.all():
+            options = step_options.get(step.id) or {}
+            default_owners = {"users": [run.owner_id], "guests": [], "groups": []}
+            Task.objects.create(
+                run=run,
+                step=step,
+                title=step.title,
+                position=step.position,
+                owners=_owners(options["owners"]) if "owners" in options else default_owners,
+                deadline=options.get("deadline"),
+            )
+    return run
+
+
+# --- Tasks ---------------------------------------------------------------------------------
+
+
+def task_update(*, task: Task, body: Any) -> Task:
+    """PUT a task: `taskdata` merges values per task field id; `owners` replaces the owners."""
+    if not isinstance(body, dict):
+        raise Invalid({"body": ["The request body must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    users, groups = _org_people(task.run.organization)
+    taskdata_in = body.get("taskdata", {})
+    if taskdata_in is None:
+        taskdata_in = {}
+    if not isinstance(taskdata_in, dict):
+        errors["taskdata"] = ["The taskdata must be an object keyed by form field id."]
+        taskdata_in = {}
+    updates: dict[str, Any] = {}
+    for capture in task.step.captures:
+        if capture["id"] not in taskdata_in:
+            continue
+        value = taskdata_in[capture["id"]]
+        if problem := check_value(capture, value, users=users, groups=groups):
+            errors[capture["id"]] = [problem]
+        else:
+            updates[capture["id"]] = value
+    if "owners" in body and (problem := _check_owners(body["owners"], users, groups)):
+        errors["owners"] = [problem]
+    if body.get("deadline") is not None and not isinstance(body["deadline"], str):
+        errors["deadline"] = ["The deadline must be a date string."]
+    if errors:
+        raise Invalid(errors)
+    task.taskdata = {**task.taskdata, **updates}
+    if "owners" in body:
+        task.owners = _owners(body["owners"])  # replaces: absent lists mean nobody
+    if "deadline" in body:
+        task.deadline = body["deadline"]
+    if isinstance(body.get("title"), str) and body["title"].strip():
+        task.title = body["title"]
+    task.save()
+    return task
+
+
+def task_complete(*, run: Run, user: User, body: Any) -> Task:
+    """POST completed-tasks: fails on an unknown or already completed task and on empty
+    required task fields (values cannot be sent here: PUT them first)."""
+    if not isinstance(body, dict) or not isinstance(body.get("task_id"), str):
+        raise Invalid({"task_id": ["The task id field is required."]})
+    task = run.tasks.select_related("step").filter(id=body["task_id"]).first()
+    if task is None:
+        raise Invalid({"task_id": ["The selected task id is invalid."]})
+    if task.status == "completed":
+        raise Invalid({"task_id": ["This task has already been completed."]})
+    missing = {
+        c["id"]: [f"{c['label']} is required"]
+        for c in task.step.captures
+        if c.get("required") and is_empty(task.taskdata.get(c["id"]))
+    }
+    if missing:
+        raise Invalid(missing)
+    is_approved = body.get("is_approved")
+    if is_approved is not None and not isinstance(is_approved, bool):
+        raise Invalid({"is_approved": ["The is approved field must be true or false."]})
+    now = timezone.now()
+    with transaction.atomic():
+        # Claim the completion with a conditional update: two racing calls, one winner.
+        claimed = (
+            Task.objects.filter(pk=task.pk)
+            .exclude(status="completed")
+            .update(
+                status="completed", completed_at=now, completed_by=user.id, is_approved=is_approved
+            )
+        )
+        if not claimed:
+            raise Invalid({"task_id": ["This task has already been completed."]})
+        if not run.tasks.exclude(status="completed").exists():
+            Run.objects.filter(pk=run.pk).update(status="complete", completed_at=now)
+    task.refresh_from_db()
+    return task
+
+
+# --- Tokens ----------------------------------------------------------------------------------
+
+
+def token_authenticate(raw: str) -> AccessToken | None:
+    """The live token behind a bearer string, or None (unknown, expired or revoked)."""
+    if not raw:
+        return None
+    token = AccessToken.objects.select_related("user").filter(token=raw).first()
+    if token is None or token.revoked or token.expires_at <= timezone.now():
+        return None
+    return token
+
+
+def token_can_reach(token: AccessToken, org: Organization) -> bool:
+    if token.kind == AccessToken.PERSONAL:
+        return token.organization_id == org.id
+    return org.members.filter(id=token.user_id).exists()
+
+
+def token_organizations(token: AccessToken):
+    if token.kind == AccessToken.PERSONAL:
+        return Organization.objects.filter(id=token.organization_id)
+    return token.user.organizations.order_by("name")
+
+
+def _access_ttl() -> int:
+    return int(getattr(settings, "SANDBOX_TALLYFY_ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL))
+
+
+def oauth_issue(*, user: User, client_id: str, scope: str) -> tuple[AccessToken, RefreshToken]:
+    access = AccessToken.objects.create(
+        token=secrets.token_urlsafe(40),
+        kind=AccessToken.OAUTH,
+        user=user,
+        client_id=client_id,
+        scope=scope,
+        expires_at=timezone.now() + timedelta(seconds=_access_ttl()),
+    )
+    refresh = RefreshToken.objects.create(token=secrets.token_urlsafe(48), access_token=access)
+    return access, refresh
+
+
+def token_response(access: AccessToken, refresh: RefreshToken) -> dict[str, Any]:
+    return {
+        "token_type": "Bearer",
+        "expires_in": _access_ttl(),
+        "access_token": access.token,
+        "refresh_token": refresh.token,
+    }
+
+
+def oauth_code_issue(
+    *, user: User, client_id: str, redirect_uri: str, scope: str, challenge: str, method: str
+) -> str:
+    code = AuthorizationCode.objects.create(
+        code=secrets.token_urlsafe(32),
+        client_id=client_id,
+        user=user,
+        redirect_uri=redirect_uri,
+        scope=scope,
+        code_challenge=challenge,
+        code_challenge_method=method if challenge else "",
+        expires_at=timezone.now() + timedelta(seconds=CODE_TTL),
+    )
+    return code.code
+
+
+class GrantError(Exception):
+    """An OAuth error answered as 400 `{error, error_description, message}`."""
+
+    def __init__(self, error: str, description: str, status: int = 400):
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    else:
+        computed = verifier
+    return secrets.compare_digest(computed, challenge)
+
+
+def oauth_exchange_code(*, client_id: str, code: str, redirect_uri: str, verifier: str):
+    """authorization_code grant: the code is single use, bound to its redirect_uri and PKCE."""
+    record = AuthorizationCode.objects.select_related("user").filter(code=code).first()
+    if record is None or record.client_id != client_id or record.expires_at <= timezone.now():
+        raise GrantError("invalid_grant", "The authorization code is invalid or has expired.")
+    if record.redirect_uri != redirect_uri:
+        raise GrantError("invalid_grant", "The redirect_uri does not match the authorization.")
+    if record.code_challenge:
+        if not verifier:
+            raise GrantError("invalid_request", "The code_verifier parameter is required.")
+        if not pkce_matches(verifier, record.code_challenge, record.code_challenge_method):
+            raise GrantError("invalid_grant", "Failed to verify the code_verifier.")
+    # Single use: only the call that flips `used` gets tokens.
+    if not AuthorizationCode.objects.filter(pk=record.pk, used=False).update(used=True):
+        raise GrantError("invalid_grant", "The authorization code has been revoked.")
+    return oauth_issue(user=record.user, client_id=client_id, scope=record.scope)
+
+
+def oauth_refresh(*, client_id: str, refresh_token: str):
+    """refresh_token grant with rotation: the old refresh and access tokens stop working."""
+    record = (
+        RefreshToken.objects.select_related("access_token__user")
+        .filter(token=refresh_token)
+        .first()
+    )
+    if record is None or record.access_token.client_id != client_id:
+        raise GrantError("invalid_grant", "The refresh token is invalid.")
+    with transaction.atomic():
+        if not RefreshToken.objects.filter(pk=record.pk, revoked=False).update(revoked=True):
+            raise GrantError("invalid_grant", "The refresh token has been revoked.")
+        AccessToken.objects.filter(pk=record.access_token_id).update(revoked=True)
+        old = record.access_token
+        return oauth_issue(user=old.user, client_id=client_id, scope=old.scope)
+
+
+def tokens_expire(*, personal: bool = False) -> int:
+    """Every OAuth access token (and personal tokens too when asked) expires now."""
+    past = timezone.now() - timedelta(seconds=1)
+    tokens = AccessToken.objects.filter(expires_at__gt=past)
+    if not personal:
+        tokens = tokens.filter(kind=AccessToken.OAUTH)
+    return tokens.update(expires_at=past)
+
+
+def tokens_revoke(*, personal: bool = True) -> int:
+    """Every token dies, refresh tokens included (personal ones unless told otherwise)."""
+    tokens = AccessToken.objects.all()
+    if not personal:
+        tokens = tokens.filter(kind=AccessToken.OAUTH)
+    RefreshToken.objects.filter(access_token__in=tokens).update(revoked=True)
+    return tokens.update(revoked=True)
+
+
+# --- Rate limit --------------------------------------------------------------------------------
+
+
+def clock() -> float:
+    """Seconds since the epoch (a seam for tests)."""
+    return time.time()
+
+
+def rate_limit_per_minute() -> int:
+    return int(getattr(settings, "SANDBOX_TALLYFY_RATE_LIMIT", 100))
+
+
+def rate_limit_hit(org_id: str) -> int | None:
+    """Count one request for the org; the seconds to wait when over the limit, else None.
+
+    A fixed one-minute window, counted in the database so every server process shares it.
+    """
+    limit = rate_limit_per_minute()
+    if limit <= 0:
+        return None
+    now = clock()
+    window = int(now // 60)
+    counters = RateCounter.objects.filter(organization_id=org_id, window=window)
+    if not counters.update(count=F("count") + 1):
+        try:
+            with transaction.atomic():
+                RateCounter.objects.create(organization_id=org_id, window=window, count=1)
+        except IntegrityError:  # another request created it first
+            counters.update(count=F("count") + 1)
+        RateCounter.objects.filter(organization_id=org_id, window__lt=window - 1).delete()
+    count = counters.values_list("count", flat=True).first() or 0
+    if count > limit:
+        return max(1, int((window + 1) * 60 - now + 0.999))
+    return None
+
+
+# --- Faults --------------------------------------------------------------------------------------
+
+
+def fault_add(
+    *,
+    kind: str,
+    count: int = 1,
+    scope: str = "launch",
+    retry_after: int = 1,
+    hang_seconds: float = 5.0,
+    variant: str = "message_errors",
+) -> Fault:
+    return Fault.objects.create(
+        kind=kind,
+        remaining=count,
+        scope=scope,
+        retry_after=retry_after,
+        hang_seconds=hang_seconds,
+        variant=variant,
+    )
+
+
+def fault_take(*, is_launch: bool) -> Fault | None:
+    """Consume one call of the oldest fault that applies, or None.
+
+    The decrement is a conditional UPDATE (remaining > 0), so concurrent requests in any
+    number of threads or processes never consume more calls than were asked for.
+    """
+    scopes = Q(scope="all") | Q(scope="launch") if is_launch else Q(scope="all")
+    for fault in Fault.objects.filter(scopes, remaining__gt=0).order_by("id"):
+        taken = Fault.objects.filter(pk=fault.pk, remaining__gt=0).update(
+            remaining=F("remaining") - 1
+        )
+        if taken:
+            return fault
+    return None
+
+
+def faults_active():
+    return Fault.objects.filter(remaining__gt=0).order_by("id")
+
+
+def faults_clear() -> None:
+    Fault.objects.all().delete()
