@@ -3,7 +3,7 @@ Authlib client talks to the sandbox's consent page and token endpoint on a live 
 
 import re
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -20,9 +20,7 @@ def consent(authorize_url: str, decision: str) -> str:
     with httpx.Client(follow_redirects=False, timeout=10) as browser:
         page = browser.get(authorize_url)
         assert page.status_code == 200, page.text[:500]
-        fields = dict(
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
-        )
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
         fields = {k: unescape(v) for k, v in fields.items()}
         answer = browser.post(authorize_url, data={**fields, "decision": decision})
         assert answer.status_code == 302, answer.text[:500]
@@ -91,3 +89,59 @@ def test_a_revoked_tally_grant_becomes_needs_reconnect_and_reconnect_restores_it
     assert connection.status == "active"
     assert Connection.objects.count() == 1
     assert connection_test(connection).startswith("Signed in to Tally")
+
+
+@pytest.fixture
+def tallyfy_sandbox(live_kickoff):
+    from integrations.sandbox.tallyfy import seed
+
+    seed.seed()
+    return seed
+
+
+def test_connect_tallyfy_over_oauth_picking_one_of_two_organizations(
+    staff_client, tallyfy_sandbox, live_kickoff
+):
+    response = connect(staff_client, "tallyfy")
+    html = response.content.decode()
+    assert "Choose a Tallyfy organization" in html
+    assert "Acme Operations" in html and "Beta Studio" in html
+
+    response = staff_client.post(
+        reverse("dashboard:tallyfy_choose_org"), {"org_id": tallyfy_sandbox.ACME_ID}, follow=True
+    )
+    assert "Connected Tallyfy: Acme Operations" in response.content.decode()
+    connection = Connection.objects.get()
+    assert connection.external_id == tallyfy_sandbox.ACME_ID
+    assert "27 templates" in connection_test(connection)
+
+    # Tallyfy rotates refresh tokens: after a forced refresh the new one is stored and
+    # the old one is dead at the vendor.
+    old_refresh = connection.refresh_token
+    httpx.post(f"{live_kickoff}/sandbox/tallyfy/control/tokens/expire").raise_for_status()
+    connection_call(connection, lambda c: c.list_templates(per_page=1))
+    connection.refresh_from_db()
+    assert connection.refresh_token != old_refresh
+    dead = httpx.post(
+        f"{live_kickoff}/sandbox/tallyfy/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": old_refresh,
+            "client_id": "1001",
+            "client_secret": "kickoff-sandbox-secret",
+        },
+    )
+    assert dead.status_code in (400, 401)
+
+
+def test_a_tallyfy_personal_token_is_checked_against_the_sandbox(
+    staff_client, tallyfy_sandbox, live_kickoff
+):
+    url = reverse("dashboard:tallyfy_token")
+    bad = staff_client.post(url, {"token": "tallyfy-wrong-token", "org_id": "x"})
+    assert "Tallyfy rejected the credentials (HTTP 401)" in bad.content.decode()
+    good = staff_client.post(
+        url, {"token": "tallyfy-sandbox-demo-token", "org_id": tallyfy_sandbox.ACME_ID}, follow=True
+    )
+    assert "Connected Tallyfy: Acme Operations" in good.content.decode()
+    assert Connection.objects.get().auth_kind == "api_key"
