@@ -24,6 +24,7 @@ from integrations.connections import (
     connect_tally_oauth,
     connect_tallyfy,
     connect_tallyfy_token,
+    connection_dependents,
     connection_disconnect,
     connection_test,
     tallyfy_organizations,
@@ -282,7 +283,7 @@ def connection_check(request, pk: int):
 @staff_required
 def disconnect(request, pk: int):
     connection = get_object_or_404(Connection, pk=pk)
-    dependents = _dependent_mappings(connection)
+    dependents = connection_dependents(connection)
     if request.method == "POST":
         if dependents:
             raise PermissionDenied("Disable and delete the mappings that use it first.")
@@ -297,10 +298,3 @@ def disconnect(request, pk: int):
     )
 
 
-def _dependent_mappings(connection: Connection) -> list:
-    """Mappings that read from or launch into this connection."""
-    related = []
-    for rel in connection._meta.related_objects:
-        if rel.related_model.__name__ == "Mapping":
-            related += list(getattr(connection, rel.get_accessor_name()).all())
-    return related

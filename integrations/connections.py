@@ -24,7 +24,7 @@ from . import oauth
 from .audit import audit_record
 from .crypto import mask
 from .http import ApiError, Unauthorized
-from .models import Connection, Provider
+from .models import Connection, Mapping, Provider
 from .tally.client import TallyClient
 from .tally.oauth import TALLY
 from .tallyfy.client import TallyfyClient
@@ -464,6 +464,13 @@ def connection_test(connection: Connection) -> str:
     total = getattr(page, "total", None)
     count = f"{total} templates" if total is not None else "templates readable"
     return f"Tallyfy organization {connection.label}: {count}."
+
+
+def connection_dependents(connection: Connection) -> list[Mapping]:
+    """Mappings that read from or launch into this connection."""
+    return list(
+        Mapping.objects.filter(Q(tally_connection=connection) | Q(tallyfy_connection=connection))
+    )
 
 
 def connection_disconnect(connection: Connection, *, actor) -> None:

@@ -119,3 +119,298 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class Mapping(models.Model):
+    """A flow: one Tally form's submissions launch processes from one Tallyfy template.
+
+    Its content lives in immutable MappingVersions; `current_version` is what new
+    deliveries use, and each delivery records the version it was launched with.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ENABLED = "enabled", "Enabled"
+        DISABLED = "disabled", "Disabled"
+
+    name = models.CharField(max_length=200)
+    tally_connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="mappings_from"
+    )
+    form_id = models.CharField(max_length=32)
+    form_name = models.CharField(max_length=250, blank=True)
+    tallyfy_connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, related_name="mappings_to"
+    )
+    template_id = models.CharField(max_length=64)
+    template_name = models.CharField(max_length=250, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    current_version = models.ForeignKey(
+        "MappingVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Drift: the template or the form changed under the mapping. Set by the drift check
+    # (on view and periodically) with the exact differences; cleared by saving a version
+    # that fits again.
+    attention = models.JSONField(default=list, blank=True)
+    attention_checked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            # The receiver: enabled mappings of a form (fan-out of one submission).
+            models.Index(fields=["tally_connection", "form_id", "status"], name="mapping_form"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.attention)
+
+    @property
+    def display_status(self) -> str:
+        if self.needs_attention:
+            return "needs attention"
+        return self.get_status_display().lower()
+
+
+class MappingVersion(models.Model):
+    """One saved state of a mapping. Never updated after creation."""
+
+    mapping = models.ForeignKey(Mapping, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name_template = models.CharField(max_length=550)
+    summary_template = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    folders = models.JSONField(default=list, blank=True)
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    # What the two sides looked like when this version was saved: the drift check
+    # compares today's template and form against these.
+    template_fields = models.JSONField(default=list)
+    form_questions = models.JSONField(default=list)
+    change_summary = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["mapping", "number"], name="one_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mapping} v{self.number}"
+
+
+class FieldMapping(models.Model):
+    """Where one Tallyfy kick-off field gets its value, within one mapping version."""
+
+    class Source(models.TextChoices):
+        FIELD = "field", "Tally field"
+        CONSTANT = "constant", "Constant"
+        TEMPLATE = "template", "Text template"
+        NONE = "none", "Leave empty"
+
+    version = models.ForeignKey(MappingVersion, on_delete=models.CASCADE, related_name="fields")
+    target_field_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=250)
+    target_type = models.CharField(max_length=32)
+    target_required = models.BooleanField(default=False)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.NONE)
+    source_key = models.CharField(max_length=200, blank=True)
+    source_label = models.CharField(max_length=250, blank=True)
+    source_type = models.CharField(max_length=40, blank=True)
+    constant = models.JSONField(null=True, blank=True)
+    template = models.TextField(blank=True)
+    # Tally option id or text -> Tallyfy option text, for choice fields.
+    option_map = models.JSONField(default=dict, blank=True)
+    default = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-target_required", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "target_field_id"], name="one_rule_per_kickoff_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_label} ← {self.source_label or self.get_source_display()}"
+
+
+class Endpoint(models.Model):
+    """Where Tally posts one form's submissions: one per (Tally connection, form), shared by
+    every enabled mapping of that form."""
+
+    tally_connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="endpoints"
+    )
+    form_id = models.CharField(max_length=32)
+    # The unguessable part of /hooks/tally/<key>/.
+    key = models.CharField(max_length=64, unique=True)
+    signing_secret = EncryptedTextField()
+    tally_webhook_id = models.CharField(max_length=64, blank=True)
+    signature_failures = models.PositiveIntegerField(default=0)
+    last_signature_failure_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tally_connection", "form_id"], name="one_endpoint_per_form"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Endpoint for form {self.form_id}"
+
+
+class Submission(models.Model):
+    """One Tally submission as received: the raw body verbatim, never rewritten."""
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        BACKFILL = "backfill", "Backfill"
+        RECONCILE = "reconcile", "Reconcile"
+
+    endpoint = models.ForeignKey(
+        Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    tally_connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Tally may deliver one event several times, and several webhooks deliver one
+    # submission with different event ids: both must be unique.
+    event_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    form_id = models.CharField(max_length=32)
+    submission_id = models.CharField(max_length=64)
+    respondent_id = models.CharField(max_length=64, blank=True)
+    form_name = models.CharField(max_length=250, blank=True)
+    raw_body = models.BinaryField()
+    payload = models.JSONField(default=dict)
+    headers = models.JSONField(default=dict, blank=True)
+    # Answer text, flattened, for the deliveries search box.
+    search_text = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["form_id", "submission_id"], name="one_submission_per_form"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Submission {self.submission_id} of form {self.form_id}"
+
+
+class Delivery(models.Model):
+    """A submission going through one mapping: its state and the Tallyfy run it made."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held"
+        CANCELLED = "cancelled", "Cancelled"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="deliveries")
+    mapping = models.ForeignKey(Mapping, on_delete=models.PROTECT, related_name="deliveries")
+    mapping_version = models.ForeignKey(
+        MappingVersion, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Claimed by a worker until then; a sweep re-enqueues deliveries whose lease ran out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # True once a launch was sent whose outcome we do not know (timeout, dropped
+    # connection, worker killed): the next attempt looks for the run before launching.
+    outcome_unknown = models.BooleanField(default=False)
+    run_id = models.CharField(max_length=64, blank=True)
+    run_url = models.URLField(max_length=500, blank=True)
+    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "mapping"], name="one_delivery_per_mapping"
+            )
+        ]
+        indexes = [
+            # The deliveries page: newest first, filtered by status (keyset pagination).
+            models.Index(fields=["status", "-created_at", "-id"], name="delivery_status_recent"),
+            models.Index(fields=["-created_at", "-id"], name="delivery_recent"),
+            # The same, filtered by mapping.
+            models.Index(fields=["mapping", "-created_at", "-id"], name="delivery_mapping_recent"),
+            # The sweep: due retries and expired leases.
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.status})"
+
+    @property
+    def marker(self) -> str:
+        """Carried by the launch so a later attempt can find the run it made."""
+        return f"kickoff-delivery-{self.pk}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at launching a delivery. Append-only history."""
+
+    class Trigger(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        STAFF = "staff", "Staff retry"
+        BULK = "bulk", "Bulk retry"
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        ADOPTED = "adopted", "Found the run of an earlier attempt"
+        RETRY = "retry", "Will retry"
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held"
+        UNKNOWN = "unknown", "Outcome unknown"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    mapping_version = models.ForeignKey(
+        MappingVersion, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.AUTO)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    request_body = models.JSONField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    error_kind = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="one_attempt_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of delivery {self.delivery_id}"
