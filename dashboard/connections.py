@@ -296,5 +296,3 @@ def disconnect(request, pk: int):
         "dashboard/connection_disconnect.html",
         {"connection": connection, "dependents": dependents},
     )
-
-

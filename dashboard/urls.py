@@ -19,6 +19,6 @@ urlpatterns = [
     path("connections/<int:pk>/test/", connections.connection_check, name="connection_test"),
     path("connections/<int:pk>/disconnect/", connections.disconnect, name="disconnect"),
     path("forms/", include("dashboard.forms_urls")),
-    path("mappings/", views.mappings, name="mappings"),
+    path("mappings/", include("dashboard.mappings_urls")),
     path("deliveries/", views.deliveries, name="deliveries"),
 ]

@@ -25,10 +25,5 @@ def overview(request):
 
 
 @staff_required
-def mappings(request):
-    return render(request, "dashboard/mappings.html")
-
-
-@staff_required
 def deliveries(request):
     return render(request, "dashboard/deliveries.html")

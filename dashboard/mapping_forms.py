@@ -1,0 +1,181 @@
+"""Django forms of the mapping builder: one small form per Tallyfy kick-off field, plus the
+mapping's own settings. Plain forms, so the builder works without JavaScript; HTMX only
+re-renders a row when its source changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from integrations import mapping as engine
+from integrations.mappings import RuleInput
+from integrations.models import FieldMapping
+from integrations.tally.answers import Answer
+from integrations.tallyfy.client import KickoffField
+
+LEAVE_EMPTY = ""
+CONSTANT = "constant"
+TEMPLATE = "template"
+CHOICE_TYPES = {"radio", "dropdown", "multiselect"}
+
+
+def source_value(rule: FieldMapping | None) -> str:
+    if rule is None or rule.source == FieldMapping.Source.NONE:
+        return LEAVE_EMPTY
+    if rule.source == FieldMapping.Source.FIELD:
+        return f"field:{rule.source_key}"
+    return rule.source
+
+
+class RuleForm(forms.Form):
+    """Where one kick-off field's value comes from."""
+
+    source = forms.ChoiceField(required=False, label="Value from")
+    constant = forms.CharField(required=False, label="Constant value")
+    template = forms.CharField(
+        required=False,
+        label="Text template",
+        help_text="Use {field key} or {label} placeholders, e.g. “Onboarding – {Company}”.",
+    )
+
+    def __init__(
+        self,
+        *args,
+        field: KickoffField,
+        sources: list[Answer],
+        rule: FieldMapping | None = None,
+        **kwargs,
+    ):
+        prefix = f"f-{field.id}"
+        initial = kwargs.pop("initial", None) or {}
+        if rule is not None and not initial:
+            initial = {
+                "source": source_value(rule),
+                "constant": _constant_text(rule.constant),
+                "template": rule.template,
+            }
+        super().__init__(*args, prefix=prefix, initial=initial, **kwargs)
+        self.kickoff_field = field
+        self.compatible = engine.compatible_sources(field, sources)
+        self.sources_by_key = {s.key: s for s in sources}
+        choices = [(LEAVE_EMPTY, "— leave empty —")]
+        choices += [(f"field:{s.key}", f"{s.label or s.key} · {s.type}") for s in self.compatible]
+        choices += [(CONSTANT, "A constant value…"), (TEMPLATE, "A text template…")]
+        self.fields["source"].choices = choices
+        if field.field_type in CHOICE_TYPES:
+            self.fields["constant"].help_text = "One of: " + ", ".join(
+                f"“{o.text}”" for o in field.options
+            )
+        self.saved_option_map = dict(rule.option_map or {}) if rule else {}
+        self._add_option_fields()
+
+    # --- choice fields: an option table ------------------------------------------------------
+
+    def chosen_source(self) -> Answer | None:
+        value = self.data.get(self.add_prefix("source")) if self.is_bound else None
+        if value is None:
+            value = self.initial.get("source", LEAVE_EMPTY)
+        if value and value.startswith("field:"):
+            return self.sources_by_key.get(value.removeprefix("field:"))
+        return None
+
+    def _add_option_fields(self) -> None:
+        self.option_rows: list[tuple[str, Any]] = []
+        source = self.chosen_source()
+        if self.kickoff_field.field_type not in CHOICE_TYPES or source is None:
+            return
+        if not source.options:
+            return
+        matched = engine.auto_match_options(source.options, self.kickoff_field.options)["matched"]
+        choices = [("", "— no match —")] + [(o.text, o.text) for o in self.kickoff_field.options]
+        for option in source.options:
+            name = f"opt-{option.id}"
+            initial = self.saved_option_map.get(option.id) or matched.get(option.id, "")
+            self.fields[name] = forms.ChoiceField(
+                required=False, choices=choices, initial=initial, label=option.text
+            )
+            self.option_rows.append((option, self[name]))
+
+    # --- result ------------------------------------------------------------------------------
+
+    def rule(self) -> RuleInput:
+        """The rule this row describes (call after is_valid())."""
+        data = self.cleaned_data
+        source = data.get("source") or LEAVE_EMPTY
+        target = self.kickoff_field.id
+        if source.startswith("field:"):
+            option_map = {
+                option.id: data.get(f"opt-{option.id}")
+                for option, _ in self.option_rows
+                if data.get(f"opt-{option.id}")
+            }
+            return RuleInput(
+                target_field_id=target,
+                source=FieldMapping.Source.FIELD,
+                source_key=source.removeprefix("field:"),
+                option_map=option_map,
+            )
+        if source == CONSTANT:
+            return RuleInput(
+                target_field_id=target,
+                source=FieldMapping.Source.CONSTANT,
+                constant=_constant_value(self.kickoff_field, data.get("constant", "")),
+            )
+        if source == TEMPLATE:
+            return RuleInput(
+                target_field_id=target,
+                source=FieldMapping.Source.TEMPLATE,
+                template=data.get("template", ""),
+            )
+        return RuleInput(target_field_id=target)
+
+
+def _constant_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _constant_value(field: KickoffField, text: str) -> Any:
+    """Constants are typed in as text; JSON is accepted for structured field types."""
+    if field.field_type in {"table", "file", "assignees_form", "multiselect"}:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+class MappingSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Mapping name")
+    name_template = forms.CharField(
+        max_length=550,
+        label="Process name",
+        help_text="Placeholders in braces: a Tally field's key or label, e.g. "
+        "“Onboarding – {Company}”. Always sent; Tallyfy requires a name.",
+    )
+    summary_template = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Process summary"
+    )
+    tags = forms.CharField(required=False, help_text="Comma-separated tag ids.")
+    folders = forms.CharField(required=False, help_text="Comma-separated folder ids.")
+    owner_id = forms.IntegerField(required=False, label="Owner (Tallyfy user id)")
+
+    def clean_tags(self):
+        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+
+    def clean_folders(self):
+        return [t.strip() for t in self.cleaned_data["folders"].split(",") if t.strip()]
+
+
+class NewMappingForm(forms.Form):
+    tally_form = forms.ChoiceField(label="Tally form")
+    tallyfy_template = forms.ChoiceField(label="Tallyfy template")
+    name = forms.CharField(max_length=200, required=False, label="Name (optional)")
+
+    def __init__(self, *args, form_choices, template_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tally_form"].choices = [("", "Choose a form…"), *form_choices]
+        self.fields["tallyfy_template"].choices = [("", "Choose a template…"), *template_choices]

@@ -1,0 +1,444 @@
+"""Mappings: list, create, build (HTMX rows), preview against a real submission, test
+launch, versions, enable/disable, drift."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from integrations import mapping as engine
+from integrations import tally_data
+from integrations.audit import audit_record
+from integrations.connections import NeedsReconnect, connection_call
+from integrations.http import ApiError
+from integrations.mappings import (
+    FormSide,
+    MappingError,
+    TemplateSide,
+    fetch_form,
+    fetch_template,
+    mapping_blocking_problems,
+    mapping_check_drift,
+    mapping_create,
+    mapping_disable,
+    mapping_enable,
+    mapping_save_version,
+    version_fields,
+    version_spec,
+)
+from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
+from integrations.tally.answers import answers_from_submission
+from integrations.tallyfy.client import run_url
+
+from .access import staff_required
+from .mapping_forms import MappingSettingsForm, NewMappingForm, RuleForm
+
+
+@staff_required
+def mapping_list(request):
+    since = timezone.now() - timedelta(hours=24)
+    mappings = (
+        Mapping.objects.select_related("tally_connection", "tallyfy_connection", "current_version")
+        .annotate(
+            deliveries_24h=Count("deliveries", filter=Q(deliveries__created_at__gte=since)),
+            failed_24h=Count(
+                "deliveries",
+                filter=Q(deliveries__created_at__gte=since, deliveries__status="failed"),
+            ),
+        )
+        .order_by("name", "id")
+    )
+    rows = []
+    for m in mappings:
+        last = m.deliveries.order_by("-created_at", "-id").only("status", "created_at").first()
+        rows.append((m, last))
+    return render(request, "dashboard/mappings/list.html", {"rows": rows})
+
+
+def _connections(provider):
+    return list(
+        Connection.objects.filter(provider=provider, status=Connection.Status.ACTIVE).order_by(
+            "label"
+        )
+    )
+
+
+@staff_required
+def mapping_new(request):
+    tally_connections = _connections(Provider.TALLY)
+    tallyfy_connections = _connections(Provider.TALLYFY)
+    if not tally_connections or not tallyfy_connections:
+        return render(
+            request,
+            "dashboard/mappings/new.html",
+            {"missing_connections": True},
+        )
+    tallyfy = _pick(tallyfy_connections, request.GET.get("tallyfy") or request.POST.get("tallyfy"))
+    query = request.GET.get("q", "").strip()
+    forms_overview = tally_data.tally_forms()
+    form_choices = [
+        (f"{r.connection.pk}:{r.form.id}", f"{r.form.name} · {r.connection.label}")
+        for r in forms_overview.rows
+    ]
+    template_error = ""
+    try:
+        templates = list(
+            connection_call(tallyfy, lambda c: list(c.iter_templates(q=query or None)))
+        )
+    except (ApiError, NeedsReconnect) as exc:
+        templates, template_error = [], str(exc)
+    template_choices = [(t.id, t.title) for t in templates]
+    form = NewMappingForm(
+        request.POST or None, form_choices=form_choices, template_choices=template_choices
+    )
+    if request.method == "POST" and form.is_valid():
+        connection_pk, form_id = form.cleaned_data["tally_form"].split(":", 1)
+        tally = get_object_or_404(Connection, pk=connection_pk, provider=Provider.TALLY)
+        try:
+            form_side = fetch_form(tally, form_id)
+            template_side = fetch_template(tallyfy, form.cleaned_data["tallyfy_template"])
+        except (ApiError, NeedsReconnect) as exc:
+            form.add_error(None, f"Could not read the form or template: {exc}")
+        else:
+            mapping = mapping_create(
+                name=form.cleaned_data["name"],
+                tally_connection=tally,
+                form=form_side,
+                tallyfy_connection=tallyfy,
+                template=template_side,
+                actor=request.user,
+            )
+            messages.success(request, f"Created {mapping}. Now choose where each field comes from.")
+            return redirect("dashboard:mapping_edit", pk=mapping.pk)
+    context = {
+        "form": form,
+        "tallyfy_connections": tallyfy_connections,
+        "tallyfy": tallyfy,
+        "q": query,
+        "template_error": template_error,
+        "forms_problems": forms_overview.problems,
+    }
+    if request.htmx and request.htmx.target == "template-field":
+        return render(request, "dashboard/mappings/new.html#template_field", context)
+    return render(request, "dashboard/mappings/new.html", context)
+
+
+def _pick(connections, pk):
+    for c in connections:
+        if str(c.pk) == str(pk):
+            return c
+    return connections[0]
+
+
+# --- the builder -----------------------------------------------------------------------------
+
+
+def _sides(mapping: Mapping) -> tuple[FormSide, TemplateSide]:
+    return (
+        fetch_form(mapping.tally_connection, mapping.form_id),
+        fetch_template(mapping.tallyfy_connection, mapping.template_id),
+    )
+
+
+def _rule_forms(data, template: TemplateSide, form: FormSide, version: MappingVersion | None):
+    saved = {r.target_field_id: r for r in version.fields.all()} if version else {}
+    sources = form.sources
+    ordered = sorted(template.fields, key=lambda f: (not f.required, f.position or 0))
+    return [RuleForm(data, field=f, sources=sources, rule=saved.get(f.id)) for f in ordered]
+
+
+def _row_problems(rule_forms, spec_rules, template, form, name_template) -> dict:
+    spec = engine.MappingSpec(
+        checklist_id=template.id,
+        name_template=name_template or "x",
+        rules=tuple(spec_rules),
+    )
+    problems: dict[str, list] = {}
+    for p in engine.validate_spec(spec, template.fields, form.questions):
+        problems.setdefault(p.field_id, []).append(p)
+    return problems
+
+
+def _engine_rule(rule) -> engine.FieldRule | None:
+    if rule.source == "none":
+        return None
+    return engine.FieldRule(
+        target_field_id=rule.target_field_id,
+        source=rule.source,
+        source_key=rule.source_key,
+        constant=rule.constant,
+        template=rule.template,
+        option_map=rule.option_map or {},
+        default=rule.default,
+    )
+
+
+def _read_sides(request, mapping):
+    try:
+        return _sides(mapping)
+    except NeedsReconnect as exc:
+        messages.error(request, f"{exc.connection} needs reconnecting before editing.")
+    except ApiError as exc:
+        messages.error(request, f"Could not read the form or the template: {exc}")
+    return None
+
+
+@staff_required
+def mapping_edit(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    sides = _read_sides(request, mapping)
+    if sides is None:
+        return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    form_side, template = sides
+    version = mapping.current_version
+    data = request.POST if request.method == "POST" else None
+    initial = {
+        "name": mapping.name,
+        "name_template": version.name_template
+        if version
+        else f"{form_side.name} – {{submission_id}}",
+        "summary_template": version.summary_template if version else "",
+        "tags": ", ".join(version.tags) if version else "",
+        "folders": ", ".join(version.folders) if version else "",
+        "owner_id": version.owner_id if version else None,
+    }
+    settings_form = MappingSettingsForm(data, initial=initial)
+    rule_forms = _rule_forms(data, template, form_side, version)
+    problems = {}
+    if request.method == "POST":
+        valid = settings_form.is_valid() & all([f.is_valid() for f in rule_forms])
+        if valid:
+            rules = [f.rule() for f in rule_forms]
+            s = settings_form.cleaned_data
+            Mapping.objects.filter(pk=mapping.pk).update(name=s["name"])
+            new = mapping_save_version(
+                mapping,
+                name_template=s["name_template"],
+                summary_template=s["summary_template"],
+                tags=s["tags"],
+                folders=s["folders"],
+                owner_id=s["owner_id"],
+                rules=rules,
+                form=form_side,
+                template=template,
+                actor=request.user,
+            )
+            blocking = mapping_blocking_problems(mapping)
+            if blocking:
+                messages.warning(
+                    request,
+                    f"Saved version {new.number}. It cannot be enabled yet: {blocking[0]}",
+                )
+            else:
+                messages.success(request, f"Saved version {new.number}.")
+            return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    else:
+        for f in rule_forms:
+            f.is_valid() if f.is_bound else None
+    if version is not None or request.method == "POST":
+        rules = [_engine_rule(r) for r in (version.fields.all() if version else [])]
+        problems = _row_problems(
+            rule_forms, [r for r in rules if r], template, form_side, initial["name_template"]
+        )
+    rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
+    placeholders = [(s.key, s.label) for s in form_side.sources]
+    return render(
+        request,
+        "dashboard/mappings/builder.html",
+        {
+            "mapping": mapping,
+            "settings_form": settings_form,
+            "rows": rows,
+            "template": template,
+            "form_side": form_side,
+            "placeholders": placeholders,
+        },
+    )
+
+
+@staff_required
+@require_POST
+def mapping_edit_row(request, pk: int, field_id: str):
+    """Re-render one builder row after its source changed, with its problems next to it."""
+    mapping = get_object_or_404(Mapping, pk=pk)
+    form_side, template = _sides(mapping)
+    field = next((f for f in template.fields if f.id == field_id), None)
+    if field is None:
+        raise Http404("No such kick-off field in the template")
+    rule_form = RuleForm(request.POST, field=field, sources=form_side.sources)
+    problems = []
+    if rule_form.is_valid():
+        rule = _engine_rule(rule_form.rule())
+        spec = engine.MappingSpec(
+            checklist_id=template.id, name_template="x", rules=(rule,) if rule else ()
+        )
+        problems = [
+            p
+            for p in engine.validate_spec(spec, [field], form_side.questions)
+            if p.field_id == field_id
+        ]
+    return render(
+        request,
+        "dashboard/mappings/builder.html#rule_row",
+        {"form": rule_form, "problems": problems, "mapping": mapping},
+    )
+
+
+# --- detail, versions, enable -------------------------------------------------------------------
+
+
+@staff_required
+def mapping_detail(request, pk: int):
+    mapping = get_object_or_404(
+        Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
+    )
+    drift_error = ""
+    if mapping.current_version and request.GET.get("check") != "no":
+        try:
+            mapping_check_drift(mapping)
+        except (ApiError, NeedsReconnect) as exc:
+            drift_error = f"Could not compare with the live form and template: {exc}"
+    versions = mapping.versions.select_related("created_by").prefetch_related("fields")
+    return render(
+        request,
+        "dashboard/mappings/detail.html",
+        {
+            "mapping": mapping,
+            "versions": versions,
+            "blocking": mapping_blocking_problems(mapping),
+            "drift_error": drift_error,
+            "recent": Delivery.objects.filter(mapping=mapping).order_by("-created_at")[:10],
+        },
+    )
+
+
+@staff_required
+@require_POST
+def mapping_enable_view(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        mapping_check_drift(mapping)
+        mapping_enable(mapping, actor=request.user)
+    except MappingError as exc:
+        messages.error(request, str(exc))
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Could not register the webhook in Tally: {exc}")
+    else:
+        messages.success(
+            request, f"Enabled {mapping}. New submissions of {mapping.form_name} launch processes."
+        )
+    return redirect("dashboard:mapping_detail", pk=mapping.pk)
+
+
+@staff_required
+@require_POST
+def mapping_disable_view(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        mapping_disable(mapping, actor=request.user)
+    except (ApiError, NeedsReconnect) as exc:
+        messages.warning(request, f"Disabled, but removing the Tally webhook failed: {exc}")
+    else:
+        messages.success(request, f"Disabled {mapping}.")
+    return redirect("dashboard:mapping_detail", pk=mapping.pk)
+
+
+# --- preview and test launch ----------------------------------------------------------------------
+
+
+def _preview(mapping: Mapping, submission_id: str | None, marker: str):
+    version = mapping.current_version
+    form_side = fetch_form(mapping.tally_connection, mapping.form_id)
+    page = connection_call(
+        mapping.tally_connection,
+        lambda c: c.list_submissions(mapping.form_id, limit=10, filter="completed"),
+    )
+    submissions = page.items
+    chosen = next((s for s in submissions if s.id == submission_id), None)
+    if chosen is None and submission_id:
+        detail = connection_call(
+            mapping.tally_connection, lambda c: c.get_submission(mapping.form_id, submission_id)
+        )
+        chosen = detail.submission
+    chosen = chosen or (submissions[0] if submissions else None)
+    plan = None
+    if chosen is not None and version is not None:
+        answers = answers_from_submission(chosen.raw, form_side.questions)
+        plan = engine.build_launch(
+            version_spec(version, marker=marker),
+            answers,
+            version_fields(version),
+            context={"submission_id": chosen.id, "respondent_id": chosen.respondent_id or ""},
+        )
+    return submissions, chosen, plan
+
+
+@staff_required
+def mapping_preview(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    if mapping.current_version is None:
+        messages.info(request, "Save the mapping once before previewing it.")
+        return redirect("dashboard:mapping_edit", pk=mapping.pk)
+    try:
+        submissions, chosen, plan = _preview(
+            mapping, request.GET.get("submission"), marker="kickoff-preview"
+        )
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Could not read submissions from Tally: {exc}")
+        return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    return render(
+        request,
+        "dashboard/mappings/preview.html",
+        {
+            "mapping": mapping,
+            "submissions": submissions,
+            "chosen": chosen,
+            "plan": plan,
+            "body_json": json.dumps(plan.body, indent=2, ensure_ascii=False) if plan else "",
+            "blocking": [p for p in plan.problems if p.blocking] if plan else [],
+            "test_run": request.session.pop(f"test-run-{mapping.pk}", None),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def mapping_test_launch(request, pk: int):
+    """Launch a real process from one submission, after the operator confirmed."""
+    mapping = get_object_or_404(Mapping, pk=pk)
+    submission_id = request.POST.get("submission", "")
+    marker = f"kickoff-test-{uuid.uuid4().hex[:12]}"
+    try:
+        _, chosen, plan = _preview(mapping, submission_id, marker=marker)
+        if plan is None:
+            raise MappingError("There is no submission to launch from.")
+        if any(p.blocking for p in plan.problems):
+            raise MappingError(
+                "Not launched: " + "; ".join(p.message for p in plan.problems if p.blocking)
+            )
+        run = connection_call(mapping.tallyfy_connection, lambda c: c.launch_run(plan.body))
+    except MappingError as exc:
+        messages.error(request, str(exc))
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Tallyfy refused the test launch: {exc}")
+    else:
+        link = run_url(mapping.tallyfy_connection.external_id, run.id)
+        audit_record(
+            actor=request.user,
+            action="mapping.test_launch",
+            obj=mapping,
+            summary=f"Test launch of {mapping} from submission {chosen.id}: run {run.id}",
+            run_url=link,
+        )
+        messages.success(request, f"Launched test process “{run.name}”.")
+        request.session[f"test-run-{mapping.pk}"] = {"name": run.name, "url": link}
+    query = f"?submission={submission_id}" if submission_id else ""
+    return redirect(f"/mappings/{mapping.pk}/preview/{query}")

@@ -1,0 +1,373 @@
+"""Mapping services: create, save a version, enable (register Tally's webhook), disable,
+and detect drift. Views and tasks call these; the pure encoding lives in mapping.py."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import mapping as engine
+from .audit import audit_record
+from .connections import connection_call
+from .http import NotFound
+from .models import Endpoint, FieldMapping, Mapping, MappingVersion
+from .tally.answers import answers_from_questions
+from .tally.questions import questions_with_options
+from .tallyfy.client import KickoffField, parse_field
+
+log = logging.getLogger(__name__)
+
+
+class MappingError(Exception):
+    """The operation was refused; the message says why, for the operator."""
+
+
+# --- the two sides, live --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormSide:
+    id: str
+    name: str
+    questions: list[dict[str, Any]]  # question dicts with options/rows/columns
+
+    @property
+    def sources(self):
+        return answers_from_questions(self.questions)
+
+
+@dataclass(frozen=True)
+class TemplateSide:
+    id: str
+    name: str
+    fields: list[KickoffField]
+
+
+def fetch_form(connection, form_id: str) -> FormSide:
+    """The form's questions with their options (two Tally calls)."""
+    form = connection_call(connection, lambda c: c.get_form(form_id))
+    questions = connection_call(connection, lambda c: c.get_questions(form_id))
+    return FormSide(
+        id=form.id, name=form.name, questions=questions_with_options(questions, form.blocks)
+    )
+
+
+def fetch_template(connection, template_id: str) -> TemplateSide:
+    template = connection_call(connection, lambda c: c.get_template(template_id))
+    return TemplateSide(id=template.id, name=template.title, fields=list(template.prerun))
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def version_fields(version: MappingVersion) -> list[KickoffField]:
+    """The template's kick-off fields as they were when the version was saved."""
+    return [parse_field(f) for f in version.template_fields]
+
+
+def version_rules(version: MappingVersion) -> tuple[engine.FieldRule, ...]:
+    return tuple(
+        engine.FieldRule(
+            target_field_id=r.target_field_id,
+            source=r.source if r.source != FieldMapping.Source.NONE else "constant",
+            source_key=r.source_key,
+            constant=r.constant,
+            template=r.template,
+            option_map=dict(r.option_map or {}),
+            default=r.default,
+        )
+        for r in version.fields.all()
+        if r.source != FieldMapping.Source.NONE
+    )
+
+
+def version_spec(version: MappingVersion, *, marker: str = "") -> engine.MappingSpec:
+    """The engine's view of a saved version."""
+    return engine.MappingSpec(
+        checklist_id=version.mapping.template_id,
+        name_template=version.name_template,
+        summary_template=version.summary_template,
+        rules=version_rules(version),
+        tags=tuple(version.tags or ()),
+        folders=tuple(version.folders or ()),
+        owner_id=version.owner_id,
+        marker=marker,
+    )
+
+
+@dataclass
+class RuleInput:
+    """One row of the builder, as the form submitted it."""
+
+    target_field_id: str
+    source: str = FieldMapping.Source.NONE
+    source_key: str = ""
+    constant: Any = None
+    template: str = ""
+    option_map: dict[str, str] | None = None
+    default: Any = None
+
+
+def mapping_create(
+    *,
+    name: str,
+    tally_connection,
+    form: FormSide,
+    tallyfy_connection,
+    template: TemplateSide,
+    actor,
+) -> Mapping:
+    mapping = Mapping.objects.create(
+        name=name or f"{form.name} → {template.name}",
+        tally_connection=tally_connection,
+        form_id=form.id,
+        form_name=form.name,
+        tallyfy_connection=tallyfy_connection,
+        template_id=template.id,
+        template_name=template.name,
+        created_by=actor,
+    )
+    audit_record(actor=actor, action="mapping.created", obj=mapping, summary=f"Created {mapping}")
+    return mapping
+
+
+def spec_problems(
+    spec: engine.MappingSpec, template: TemplateSide, form: FormSide
+) -> list[engine.Problem]:
+    return engine.validate_spec(spec, template.fields, form.questions)
+
+
+def mapping_save_version(
+    mapping: Mapping,
+    *,
+    name_template: str,
+    rules: list[RuleInput],
+    form: FormSide,
+    template: TemplateSide,
+    actor,
+    summary_template: str = "",
+    tags: list[str] | None = None,
+    folders: list[str] | None = None,
+    owner_id: int | None = None,
+) -> MappingVersion:
+    """Save the builder's state as a new immutable version and make it current.
+
+    A version may be saved with problems (a draft); enabling refuses those.
+    """
+    fields_by_id = {f.id: f for f in template.fields}
+    sources = {s.key: s for s in form.sources}
+    with transaction.atomic():
+        locked = Mapping.objects.select_for_update().get(pk=mapping.pk)
+        previous = locked.current_version
+        number = (
+            locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        ) + 1
+        version = MappingVersion.objects.create(
+            mapping=locked,
+            number=number,
+            name_template=name_template,
+            summary_template=summary_template,
+            tags=list(tags or []),
+            folders=list(folders or []),
+            owner_id=owner_id,
+            template_fields=[f.raw for f in template.fields],
+            form_questions=form.questions,
+            created_by=actor,
+        )
+        FieldMapping.objects.bulk_create(
+            [
+                FieldMapping(
+                    version=version,
+                    target_field_id=r.target_field_id,
+                    target_label=fields_by_id[r.target_field_id].label,
+                    target_type=fields_by_id[r.target_field_id].field_type,
+                    target_required=fields_by_id[r.target_field_id].required,
+                    source=r.source,
+                    source_key=r.source_key if r.source == FieldMapping.Source.FIELD else "",
+                    source_label=sources[r.source_key].label if r.source_key in sources else "",
+                    source_type=sources[r.source_key].type if r.source_key in sources else "",
+                    constant=r.constant if r.source == FieldMapping.Source.CONSTANT else None,
+                    template=r.template if r.source == FieldMapping.Source.TEMPLATE else "",
+                    option_map=r.option_map or {},
+                    default=r.default,
+                )
+                for r in rules
+                if r.target_field_id in fields_by_id
+            ]
+        )
+        version.change_summary = _describe_change(previous, version)
+        version.save(update_fields=["change_summary"])
+        locked.current_version = version
+        locked.attention = []
+        locked.attention_checked_at = timezone.now()
+        locked.form_name, locked.template_name = form.name, template.name
+        locked.save()
+    audit_record(
+        actor=actor,
+        action="mapping.version_saved",
+        obj=mapping,
+        summary=f"Saved {mapping} as version {version.number}: {version.change_summary}",
+    )
+    mapping.refresh_from_db()
+    return version
+
+
+def _rule_signature(rule: FieldMapping) -> tuple:
+    return (
+        rule.source,
+        rule.source_key,
+        rule.constant,
+        rule.template,
+        rule.option_map,
+        rule.default,
+    )
+
+
+def _describe_change(previous: MappingVersion | None, current: MappingVersion) -> str:
+    if previous is None:
+        return "first version"
+    changes = []
+    if previous.name_template != current.name_template:
+        changes.append(f"process name “{previous.name_template}” → “{current.name_template}”")
+    before = {r.target_field_id: r for r in previous.fields.all()}
+    after = {r.target_field_id: r for r in current.fields.all()}
+    for field_id, rule in after.items():
+        old = before.get(field_id)
+        if old is None or _rule_signature(old) != _rule_signature(rule):
+            changes.append(f"{rule.target_label}: {_describe_rule(old)} → {_describe_rule(rule)}")
+    for field_id, rule in before.items():
+        if field_id not in after:
+            changes.append(f"{rule.target_label}: no longer mapped")
+    for attr, label in (("tags", "tags"), ("folders", "folders"), ("owner_id", "owner")):
+        if getattr(previous, attr) != getattr(current, attr):
+            changes.append(f"{label} changed")
+    if previous.summary_template != current.summary_template:
+        changes.append("summary changed")
+    return "; ".join(changes) or "no changes"
+
+
+def _describe_rule(rule: FieldMapping | None) -> str:
+    if rule is None or rule.source == FieldMapping.Source.NONE:
+        return "empty"
+    if rule.source == FieldMapping.Source.FIELD:
+        extra = " (options mapped)" if rule.option_map else ""
+        return f"“{rule.source_label or rule.source_key}”{extra}"
+    if rule.source == FieldMapping.Source.CONSTANT:
+        return f"constant {rule.constant!r}"
+    return f"template “{rule.template}”"
+
+
+# --- enable / disable -------------------------------------------------------------------------
+
+
+def mapping_blocking_problems(mapping: Mapping) -> list[str]:
+    """Why this mapping cannot be switched on, in the operator's words (empty when it can)."""
+    version = mapping.current_version
+    if version is None:
+        return ["Save the mapping first."]
+    reasons = [f"The template or form changed: {d}" for d in mapping.attention]
+    spec = version_spec(version)
+    problems = engine.validate_spec(spec, version_fields(version), version.form_questions)
+    reasons += [p.message for p in problems if p.blocking]
+    return reasons
+
+
+def webhook_url(endpoint: Endpoint) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/hooks/tally/{endpoint.key}/"
+
+
+def endpoint_ensure(mapping: Mapping) -> Endpoint:
+    """The form's endpoint with its Tally webhook registered (one per connection + form).
+
+    The webhook gets a fresh random signing secret; Tally signs every delivery with it.
+    Docs: https://developers.tally.so/api-reference/endpoint/webhooks/post
+    """
+    endpoint, _ = Endpoint.objects.get_or_create(
+        tally_connection=mapping.tally_connection,
+        form_id=mapping.form_id,
+        defaults={
+            "key": secrets.token_urlsafe(32),
+            "signing_secret": secrets.token_urlsafe(32),
+        },
+    )
+    if not endpoint.tally_webhook_id:
+        webhook = connection_call(
+            mapping.tally_connection,
+            lambda c: c.create_webhook(
+                mapping.form_id,
+                webhook_url(endpoint),
+                endpoint.signing_secret,
+                external_subscriber="kickoff",
+            ),
+        )
+        Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id=webhook.id)
+        endpoint.tally_webhook_id = webhook.id
+    return endpoint
+
+
+def mapping_enable(mapping: Mapping, *, actor) -> Endpoint:
+    reasons = mapping_blocking_problems(mapping)
+    if reasons:
+        raise MappingError("Cannot enable: " + " ".join(reasons))
+    endpoint = endpoint_ensure(mapping)
+    Mapping.objects.filter(pk=mapping.pk).update(
+        status=Mapping.Status.ENABLED, updated_at=timezone.now()
+    )
+    mapping.status = Mapping.Status.ENABLED
+    audit_record(actor=actor, action="mapping.enabled", obj=mapping, summary=f"Enabled {mapping}")
+    return endpoint
+
+
+def mapping_disable(mapping: Mapping, *, actor) -> None:
+    """Switch off; the last mapping of a form to go also removes Tally's webhook."""
+    Mapping.objects.filter(pk=mapping.pk).update(
+        status=Mapping.Status.DISABLED, updated_at=timezone.now()
+    )
+    mapping.status = Mapping.Status.DISABLED
+    others = Mapping.objects.filter(
+        tally_connection=mapping.tally_connection,
+        form_id=mapping.form_id,
+        status=Mapping.Status.ENABLED,
+    ).exclude(pk=mapping.pk)
+    if not others.exists():
+        endpoint = Endpoint.objects.filter(
+            tally_connection=mapping.tally_connection, form_id=mapping.form_id
+        ).first()
+        if endpoint and endpoint.tally_webhook_id:
+            with contextlib.suppress(NotFound):  # already gone at Tally
+                connection_call(
+                    mapping.tally_connection,
+                    lambda c: c.delete_webhook(endpoint.tally_webhook_id),
+                )
+            Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id="")
+    audit_record(actor=actor, action="mapping.disabled", obj=mapping, summary=f"Disabled {mapping}")
+
+
+# --- drift ------------------------------------------------------------------------------------
+
+
+def mapping_check_drift(mapping: Mapping) -> list[str]:
+    """Compare today's template and form with the current version's snapshots; store and
+    return the exact differences (empty = fits)."""
+    version = mapping.current_version
+    if version is None:
+        return []
+    template = fetch_template(mapping.tallyfy_connection, mapping.template_id)
+    form = fetch_form(mapping.tally_connection, mapping.form_id)
+    differences = engine.drift(
+        version_fields(version), template.fields, version.form_questions, form.questions
+    )
+    Mapping.objects.filter(pk=mapping.pk).update(
+        attention=differences, attention_checked_at=timezone.now()
+    )
+    mapping.attention = differences
+    if differences:
+        log.warning("mapping %s drifted: %s", mapping.pk, "; ".join(differences))
+    return differences
