@@ -302,6 +302,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "integrations.refresh_expiring_tokens",
         "schedule": 5 * 60.0,
     },
+    "check-mapping-drift": {
+        "task": "integrations.check_mapping_drift",
+        "schedule": 30 * 60.0,
+    },
 }
 if SANDBOX:
     # The sandbox's Tally retries failed webhook deliveries on its own schedule.

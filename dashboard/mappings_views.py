@@ -260,6 +260,7 @@ def mapping_edit(request, pk: int):
             "template": template,
             "form_side": form_side,
             "placeholders": placeholders,
+            "invalid": request.method == "POST",
         },
     )
 

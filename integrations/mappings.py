@@ -371,3 +371,15 @@ def mapping_check_drift(mapping: Mapping) -> list[str]:
     if differences:
         log.warning("mapping %s drifted: %s", mapping.pk, "; ".join(differences))
     return differences
+
+
+def mappings_check_drift() -> int:
+    """The periodic drift check over every saved mapping that is not switched off."""
+    drifted = 0
+    mappings = Mapping.objects.exclude(current_version=None).exclude(status=Mapping.Status.DISABLED)
+    for mapping in mappings.select_related("current_version"):
+        try:
+            drifted += bool(mapping_check_drift(mapping))
+        except Exception as exc:  # one unreadable mapping must not stop the others
+            log.warning("drift check of mapping %s failed: %s", mapping.pk, exc)
+    return drifted

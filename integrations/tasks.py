@@ -2,10 +2,40 @@
 
 from celery import shared_task
 
-from . import connections
+from . import connections, delivery
 
 
 @shared_task(name="integrations.refresh_expiring_tokens")
 def refresh_expiring_tokens() -> int:
     """Refresh OAuth tokens that expire within the sweep margin."""
     return connections.refresh_expiring_connections()
+
+
+@shared_task(name="integrations.deliver", ignore_result=True)
+def deliver(delivery_id: int) -> None:
+    """One try at launching a delivery's process (claims it; a no-op if someone else has it).
+
+    acks_late + reject_on_worker_lost (settings): a worker killed mid-try hands the
+    message back; the delivery's lease and `outcome_unknown` make the re-run safe.
+    """
+    delivery.delivery_process_queued(delivery_id)
+
+
+@shared_task(name="integrations.sweep_deliveries", ignore_result=True)
+def sweep_deliveries() -> int:
+    """Re-enqueue deliveries whose task vanished and retries that are due."""
+    return delivery.deliveries_sweep()
+
+
+@shared_task(name="integrations.reconcile_enabled_mappings", ignore_result=True)
+def reconcile_enabled_mappings() -> int:
+    """Ingest Tally submissions that never arrived by webhook, for every enabled mapping."""
+    return delivery.reconcile_enabled_mappings()
+
+
+@shared_task(name="integrations.check_mapping_drift")
+def check_mapping_drift() -> int:
+    """Compare every saved mapping with its live template and form; returns how many drifted."""
+    from .mappings import mappings_check_drift
+
+    return mappings_check_drift()
