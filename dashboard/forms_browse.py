@@ -25,7 +25,12 @@ from django.utils.timesince import timesince
 
 from integrations import tally_data
 from integrations.http import NotFound
-from integrations.models import Connection, Provider
+from integrations.models import Connection, Delivery, Provider
+from integrations.selectors import (
+    form_delivery_outcomes,
+    mappings_by_form,
+    submission_deliveries,
+)
 from integrations.tally.answers import answers_from_questions, answers_from_submission, display
 
 from .access import staff_required
@@ -203,6 +208,9 @@ def form_list(request):
         rows = [r for r in rows if r.form.workspace_id == filters["workspace"]]
     paginator = Paginator(rows, FORMS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
+    mappings = mappings_by_form([(r.connection.pk, r.form.id) for r in page.object_list])
+    for row in page.object_list:
+        row.mappings = mappings.get((row.connection.pk, row.form.id), [])
     context = {
         "filter_form": filter_form,
         "page": page,
@@ -387,6 +395,7 @@ def submission_detail(request, connection_id: int, form_id: str, submission_id: 
         submission_id=submission_id,
         answers=answers,
         raw_json=json.dumps(detail.submission.raw, indent=2, ensure_ascii=False) if detail else "",
+        deliveries=submission_deliveries(form_id, submission_id),
         **_messages(context["header_fetched"], fetched, questions),
     )
     return render(request, "dashboard/forms/submission.html", context)
@@ -403,6 +412,7 @@ def form_analytics(request, connection_id: int, form_id: str):
     if refresh:
         return _after_refresh(request, context["header_fetched"], *fetched.values())
     report = tally_data.analytics_report(period, fetched)
+    outcomes = form_delivery_outcomes(connection.pk, form_id, period)
     header = _messages(context["header_fetched"])
     context.update(
         tab="analytics",
@@ -419,6 +429,11 @@ def form_analytics(request, connection_id: int, form_id: str):
         notices=header["notices"] + [n for n in report.notices if n not in header["notices"]],
         errors=header["errors"] + [e for e in report.errors if e not in header["errors"]],
         reconnect=header["reconnect"] or report.reconnect,
+        kickoff_outcomes=[
+            (status.label, outcomes.get(status.value, 0), status.value)
+            for status in Delivery.Status
+        ],
+        kickoff_total=sum(outcomes.values()),
     )
     return render(request, "dashboard/forms/analytics.html", context)
 

@@ -192,6 +192,7 @@ def tally_connections() -> list[Connection]:
 class FormRow:
     connection: Connection
     form: TallyForm
+    mappings: list = field(default_factory=list)  # Kickoff mappings of this form
 
 
 @dataclass

@@ -277,3 +277,60 @@ def test_unknown_analytics_shapes_and_a_null_drop_off_never_break_the_page(
     assert "does not recognise" in html
     assert "no drop-off data" in html
     assert "<canvas" not in html
+
+
+def kickoff_delivery(connection, *, submission_id="s1", status="succeeded"):
+    """A mapping of FORM_ID and one delivery of a submission through it."""
+    from integrations.models import Delivery, Mapping, MappingVersion, Submission
+    from tests.factories import TallyfyConnectionFactory
+
+    mapping = Mapping.objects.create(
+        name="Intake → Onboarding",
+        tally_connection=connection,
+        form_id=FORM_ID,
+        tallyfy_connection=TallyfyConnectionFactory(),
+        template_id="t1",
+        status=Mapping.Status.ENABLED,
+    )
+    version = MappingVersion.objects.create(mapping=mapping, number=1, name_template="x")
+    mapping.current_version = version
+    mapping.save()
+    sub = Submission.objects.create(
+        form_id=FORM_ID, submission_id=submission_id, raw_body=b"{}", event_id="e1"
+    )
+    return Delivery.objects.create(
+        submission=sub,
+        mapping=mapping,
+        mapping_version=version,
+        status=status,
+        attempt_count=1,
+        run_url="https://go.tallyfy.test/org/processes/run1",
+    )
+
+
+def test_the_list_shows_each_forms_mapping(staff_client, tally, connection):
+    kickoff_delivery(connection)
+    tally.get("/forms").respond(json=forms_page(form_summary(FORM_ID, "Intake")))
+    html = staff_client.get(reverse("dashboard:forms")).content.decode()
+    row = html[html.index(f'id="form-{FORM_ID}"') :]
+    assert "Enabled" in row[: row.index("</tr>")]
+
+
+def test_a_submission_shows_what_kickoff_did_with_it(staff_client, tally, connection):
+    kickoff_delivery(connection, submission_id="s1")
+    tally.get(f"/forms/{FORM_ID}/submissions/s1").respond(
+        json={"questions": QUESTIONS, "submission": submission("s1")}
+    )
+    html = staff_client.get(url("submission", connection, "s1")).content.decode()
+    done = html[html.index('id="kickoff-deliveries"') : html.index('id="answers"')]
+    assert "Intake → Onboarding" in done and "Succeeded" in done
+    assert "https://go.tallyfy.test/org/processes/run1" in done
+
+
+def test_analytics_adds_kickoffs_own_delivery_counts(staff_client, tally, connection):
+    kickoff_delivery(connection, status="failed")
+    mock_analytics(tally, ANALYTICS)
+    html = staff_client.get(url("form_analytics", connection) + "?period=7d").content.decode()
+    card = html[html.index('id="kickoff-outcomes"') :]
+    card = card[: card.index("</section>")]
+    assert '<span class="badge bad">1</span>' in card
