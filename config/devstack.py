@@ -30,7 +30,8 @@ def prepare() -> None:
     user, _ = get_user_model().objects.get_or_create(
         username=DEMO_USER, defaults={"is_staff": True, "email": "demo@example.com"}
     )
-    user.is_staff = True
+    # The demo user may do everything, including managing roles in /admin/.
+    user.is_staff = user.is_superuser = True
     user.set_password(DEMO_PASSWORD)
     user.save()
     if settings.SANDBOX:

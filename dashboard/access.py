@@ -1,9 +1,16 @@
-"""Who may use the dashboard: signed-in staff only."""
+"""Who may use the dashboard: signed-in staff only; changing things takes the Operator role.
+
+Roles are Django groups (created by a migration): **Viewers** look, **Operators** also
+connect accounts, edit and switch mappings, and retry deliveries. Superusers can do
+everything. Add people to a group in the Django admin (/admin/).
+"""
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+
+OPERATE_PERMISSION = "integrations.retry_delivery"
 
 
 def staff_required(view):
@@ -17,4 +24,26 @@ def staff_required(view):
         return view(request, *args, **kwargs)
 
     wrapper.staff_only = True
+    return wrapper
+
+
+def can_operate(user) -> bool:
+    """May this person change things (connections, mappings, retries)?"""
+    return bool(user.is_active and user.is_staff and user.has_perm(OPERATE_PERMISSION))
+
+
+def operator_required(view):
+    """Staff only, and only Operators (or superusers) get past; viewers get 403."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not can_operate(request.user):
+            raise PermissionDenied(
+                "Your role can look but not change this. Ask an administrator to add you "
+                "to the Operators group."
+            )
+        return view(request, *args, **kwargs)
+
+    wrapper.operators_only = True
     return wrapper

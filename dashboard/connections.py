@@ -32,7 +32,7 @@ from integrations.connections import (
 from integrations.http import ApiError
 from integrations.models import AuditEvent, Connection, Provider
 
-from .access import staff_required
+from .access import operator_required, staff_required
 from .forms import OrganizationChoiceForm, TallyApiKeyForm, TallyfyTokenForm
 
 PENDING_KEY = "oauth_pending"
@@ -61,7 +61,7 @@ def connections(request):
     return render(request, "dashboard/connections.html", {"connections": rows, "history": history})
 
 
-@staff_required
+@operator_required
 @require_POST
 def oauth_start(request, provider: str):
     provider = _provider(provider)
@@ -84,7 +84,7 @@ def oauth_start(request, provider: str):
     return redirect(auth.url)
 
 
-@staff_required
+@operator_required
 def oauth_callback(request, provider: str):
     provider = _provider(provider)
     state = request.GET.get("state", "")
@@ -183,7 +183,7 @@ def _tallyfy_after_token(request, tokens: oauth.TokenSet, reconnect):
     return redirect("dashboard:tallyfy_choose_org")
 
 
-@staff_required
+@operator_required
 def tallyfy_choose_org(request):
     sealed = request.session.get(TALLYFY_ORGS_KEY)
     grant = json.loads(crypto.decrypt(sealed)) if sealed else None
@@ -216,7 +216,7 @@ def _reconnect_target(request, provider: Provider) -> Connection | None:
     return get_object_or_404(Connection, pk=pk, provider=provider) if pk else None
 
 
-@staff_required
+@operator_required
 def tally_api_key(request):
     reconnect = _reconnect_target(request, Provider.TALLY)
     form = TallyApiKeyForm(request.POST or None)
@@ -237,7 +237,7 @@ def tally_api_key(request):
     )
 
 
-@staff_required
+@operator_required
 def tallyfy_token(request):
     reconnect = _reconnect_target(request, Provider.TALLYFY)
     initial = {"org_id": reconnect.external_id} if reconnect else None
@@ -280,7 +280,7 @@ def connection_check(request, pk: int):
     )
 
 
-@staff_required
+@operator_required
 def disconnect(request, pk: int):
     connection = get_object_or_404(Connection, pk=pk)
     dependents = connection_dependents(connection)

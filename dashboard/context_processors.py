@@ -19,7 +19,10 @@ def shell(request):
         from integrations.models import Connection
 
         broken = list(Connection.objects.filter(status=Connection.Status.NEEDS_RECONNECT))
+    from .access import can_operate
+
     return {
+        "can_operate": bool(user is not None and user.is_authenticated and can_operate(user)),
         "broken_connections": broken,
         "nav_items": [(name, label, name == current) for name, label in NAV],
         "sandbox_enabled": settings.SANDBOX,

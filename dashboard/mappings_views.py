@@ -38,7 +38,7 @@ from integrations.models import Connection, Delivery, Mapping, MappingVersion, P
 from integrations.tally.answers import answers_from_submission
 from integrations.tallyfy.client import run_url
 
-from .access import staff_required
+from .access import operator_required, staff_required
 from .mapping_forms import MappingSettingsForm, NewMappingForm, RuleForm
 
 
@@ -71,7 +71,7 @@ def _connections(provider):
     )
 
 
-@staff_required
+@operator_required
 def mapping_new(request):
     tally_connections = _connections(Provider.TALLY)
     tallyfy_connections = _connections(Provider.TALLYFY)
@@ -191,7 +191,7 @@ def _read_sides(request, mapping):
     return None
 
 
-@staff_required
+@operator_required
 def mapping_edit(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
     sides = _read_sides(request, mapping)
@@ -265,7 +265,7 @@ def mapping_edit(request, pk: int):
     )
 
 
-@staff_required
+@operator_required
 @require_POST
 def mapping_edit_row(request, pk: int, field_id: str):
     """Re-render one builder row after its source changed, with its problems next to it."""
@@ -321,7 +321,7 @@ def mapping_detail(request, pk: int):
     )
 
 
-@staff_required
+@operator_required
 @require_POST
 def mapping_enable_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -339,7 +339,7 @@ def mapping_enable_view(request, pk: int):
     return redirect("dashboard:mapping_detail", pk=mapping.pk)
 
 
-@staff_required
+@operator_required
 @require_POST
 def mapping_disable_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -410,7 +410,7 @@ def mapping_preview(request, pk: int):
     )
 
 
-@staff_required
+@operator_required
 @require_POST
 def mapping_test_launch(request, pk: int):
     """Launch a real process from one submission, after the operator confirmed."""

@@ -260,6 +260,10 @@ class Endpoint(models.Model):
     tally_webhook_id = models.CharField(max_length=64, blank=True)
     signature_failures = models.PositiveIntegerField(default=0)
     last_signature_failure_at = models.DateTimeField(null=True, blank=True)
+    # Reconcile's high-water mark: the newest Tally submission up to which everything is
+    # known to be ingested (Tally's `afterId`); empty until the first reconcile.
+    reconcile_after_id = models.CharField(max_length=64, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -347,6 +351,7 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("retry_delivery", "Can retry deliveries and cancel scheduled ones")]
         constraints = [
             models.UniqueConstraint(
                 fields=["submission", "mapping"], name="one_delivery_per_mapping"

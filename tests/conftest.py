@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from integrations.http import NoThrottle, set_throttle
 
@@ -19,10 +20,22 @@ def no_client_throttle():
 
 @pytest.fixture
 def operator(db):
-    """A staff member who runs Kickoff day to day."""
-    return get_user_model().objects.create_user(
+    """A staff member who runs Kickoff day to day (the Operators role)."""
+    user = get_user_model().objects.create_user(
         "olivia", "olivia@example.com", "operator-pass-123", is_staff=True
     )
+    user.groups.add(Group.objects.get(name="Operators"))
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    """A staff member who may look but not change anything (the Viewers role)."""
+    user = get_user_model().objects.create_user(
+        "victor", "victor@example.com", "viewer-pass-123", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name="Viewers"))
+    return user
 
 
 @pytest.fixture

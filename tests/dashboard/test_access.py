@@ -104,3 +104,37 @@ def test_the_overview_shows_what_is_left_to_set_up(staff_client):
     assert "Tally: ada@example.com" in html
     assert html.count(">Done</span>") == 1  # Tally connected, Tallyfy still to do
     assert html.count(">To do</span>") == 1
+
+
+def _operator_only_paths():
+    """Every URL whose view is for Operators only, with example arguments."""
+    out = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if getattr(pattern.callback, "operators_only", False):
+            out.append(_example_path(route))
+    return sorted(set(out))
+
+
+def test_the_walk_finds_the_operator_only_views():
+    paths = _operator_only_paths()
+    assert "/connections/x/connect/" in paths
+    assert "/mappings/new/" in paths
+    assert "/mappings/1/enable/" in paths
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", _operator_only_paths())
+def test_viewers_may_look_but_not_change_anything(client, viewer, path):
+    client.force_login(viewer)
+    for method in (client.get, client.post):
+        response = method(path)
+        assert response.status_code in (403, 405), (path, response.status_code)
+
+
+@pytest.mark.django_db
+def test_viewers_see_pages_without_the_buttons_that_change_things(client, viewer):
+    client.force_login(viewer)
+    html = client.get(reverse("dashboard:connections")).content.decode()
+    assert "Connected accounts" in html
+    assert "Connect Tally</button>" not in html
+    assert client.get(reverse("dashboard:mappings")).status_code == 200
