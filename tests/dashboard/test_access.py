@@ -138,3 +138,10 @@ def test_viewers_see_pages_without_the_buttons_that_change_things(client, viewer
     assert "Connected accounts" in html
     assert "Connect Tally</button>" not in html
     assert client.get(reverse("dashboard:mappings")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_admin_manages_users_and_roles_but_shows_no_secrets(admin_client):
+    assert admin_client.get("/admin/auth/group/").status_code == 200
+    html = admin_client.get("/admin/").content.decode()
+    assert "Connections" not in html and "Endpoints" not in html
