@@ -265,6 +265,24 @@ SANDBOX_TIME_SCALE = _env("float", "SANDBOX_TIME_SCALE", default=1.0)
 SANDBOX_TALLY_RATE_LIMIT = _env("int", "SANDBOX_TALLY_RATE_LIMIT", default=100)
 SANDBOX_TALLYFY_RATE_LIMIT = _env("int", "SANDBOX_TALLYFY_RATE_LIMIT", default=100)
 
+# --- Delivery pipeline ------------------------------------------------------------------
+# Seconds to wait before each automatic retry of a failed launch (5xx, timeouts, network);
+# after the last one the delivery fails for good and staff are emailed.
+DELIVERY_RETRY_SCHEDULE = [
+    float(s)
+    for s in _env(
+        "list",
+        "DELIVERY_RETRY_SCHEDULE",
+        default=["30", "120", "600", "1800", "7200", "21600", "43200"],
+    )
+]
+# A worker owns a delivery this long (longer than the task's time limit); after that the
+# sweep hands it to another worker.
+DELIVERY_LEASE_SECONDS = _env("float", "DELIVERY_LEASE_SECONDS", default=90.0)
+DELIVERY_REQUEUE_SECONDS = _env("float", "DELIVERY_REQUEUE_SECONDS", default=120.0)
+# Bearer token for GET /metrics (Prometheus); empty means /metrics answers 404.
+METRICS_TOKEN = _env("str", "METRICS_TOKEN", default="")
+
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = _env("str", "CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -302,6 +320,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "refresh-expiring-tokens": {
         "task": "integrations.refresh_expiring_tokens",
         "schedule": 5 * 60.0,
+    },
+    "sweep-deliveries": {"task": "integrations.sweep_deliveries", "schedule": 60.0},
+    "reconcile-enabled-mappings": {
+        "task": "integrations.reconcile_enabled_mappings",
+        "schedule": 15 * 60.0,
     },
     "check-mapping-drift": {
         "task": "integrations.check_mapping_drift",

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import health
+from integrations.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Users and roles (groups) only: secrets-bearing models are deliberately not registered.
     path("admin/", admin.site.urls),
+    path("hooks/", include("integrations.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("dashboard.urls")),
 ]
 

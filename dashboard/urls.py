@@ -20,5 +20,5 @@ urlpatterns = [
     path("connections/<int:pk>/disconnect/", connections.disconnect, name="disconnect"),
     path("forms/", include("dashboard.forms_urls")),
     path("mappings/", include("dashboard.mappings_urls")),
-    path("deliveries/", views.deliveries, name="deliveries"),
+    path("deliveries/", include("dashboard.deliveries_urls")),
 ]

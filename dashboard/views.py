@@ -22,8 +22,3 @@ def overview(request):
         "dashboard/overview.html",
         {"connections": connections, "steps": steps},
     )
-
-
-@staff_required
-def deliveries(request):
-    return render(request, "dashboard/deliveries.html")

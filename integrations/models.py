@@ -313,6 +313,12 @@ class Submission(models.Model):
                 fields=["form_id", "submission_id"], name="one_submission_per_form"
             )
         ]
+        indexes = [
+            # The deliveries search box: a submission id or a respondent id typed as is.
+            # (Answer text is searched through a trigram index on PostgreSQL, migration 0007.)
+            models.Index(fields=["submission_id"], name="submission_by_id"),
+            models.Index(fields=["respondent_id"], name="submission_by_respondent"),
+        ]
 
     def __str__(self) -> str:
         return f"Submission {self.submission_id} of form {self.form_id}"
@@ -419,3 +425,78 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of delivery {self.delivery_id}"
+
+
+# --- Bulk retry (the Deliveries page's "Retry all N matching" and "Recover since…") -------
+
+
+class BulkRetry(models.Model):
+    """One "retry all matching" job: which deliveries it took (its items), how far it got.
+
+    Accepting it only records the items; a Celery task works through them in the background
+    at the Tallyfy rate limit, each through the same conditional retry as the Retry button,
+    so a delivery fixed meanwhile (or retried twice) is skipped, never launched twice.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    description = models.CharField(max_length=500)
+    # The Deliveries page filter it was started from (query-string values), or {"since": …}.
+    filters = models.JSONField(default=dict, blank=True)
+    use_current_version = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    # Items looked at (retried + skipped); `cursor` is the last item id taken.
+    done = models.PositiveIntegerField(default=0)
+    retried = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Touched by every step: a running job not touched for a while has lost its task.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The Deliveries page banner: jobs still running, newest first.
+            models.Index(fields=["status", "-created_at"], name="bulkretry_running"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk retry {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, int(self.done * 100 / self.total))
+
+
+class BulkRetryItem(models.Model):
+    """One delivery a bulk retry took when it was accepted (the snapshot it works through)."""
+
+    bulk = models.ForeignKey(
+        BulkRetry, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="bulk_items", db_index=False
+    )
+
+    class Meta:
+        indexes = [
+            # The bulk task: the job's next items in order (bulk = %s AND id > cursor).
+            models.Index(fields=["bulk", "id"], name="bulkretryitem_next"),
+            # A delivery's page: the bulk retries that took it.
+            models.Index(fields=["delivery"], name="bulkretryitem_delivery"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.delivery_id} in bulk retry {self.bulk_id}"

@@ -2,7 +2,11 @@
 
 from celery import shared_task
 
-from . import connections, delivery
+from . import (
+    connections,
+    delivery,
+    retries,  # noqa: F401  (defines the staff-retry and bulk-retry tasks)
+)
 
 
 @shared_task(name="integrations.refresh_expiring_tokens")

@@ -6,23 +6,7 @@ Staff users in neither group are viewers; superusers can do everything.
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-VIEW = [
-    "view_connection",
-    "view_mapping",
-    "view_mappingversion",
-    "view_delivery",
-    "view_deliveryattempt",
-    "view_submission",
-    "view_auditevent",
-]
-OPERATE = VIEW + [
-    "add_connection",
-    "change_connection",
-    "delete_connection",
-    "add_mapping",
-    "change_mapping",
-    "retry_delivery",
-]
+from integrations.roles import ensure_roles
 
 
 def create_roles(apps, schema_editor):
@@ -31,15 +15,7 @@ def create_roles(apps, schema_editor):
         config.models_module = True
         create_permissions(config, verbosity=0, apps=apps)
         config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in (("Viewers", VIEW), ("Operators", OPERATE)):
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            Permission.objects.filter(
-                content_type__app_label="integrations", codename__in=codenames
-            )
-        )
+    ensure_roles(apps)
 
 
 def remove_roles(apps, schema_editor):

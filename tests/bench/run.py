@@ -10,6 +10,8 @@ import sys
 
 BENCHMARKS = [
     "tests.bench.forms",
+    "tests.bench.deliveries",
+    "tests.bench.ingest",
 ]
 
 

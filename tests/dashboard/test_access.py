@@ -6,7 +6,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 # Reachable without signing in, on purpose: probes, auth pages, the vendor sandbox (a
 # stand-in for Tally/Tallyfy, which have their own auth), and the webhook receiver
 # (authenticated by its signature).
-PUBLIC_PREFIXES = ("healthz", "readyz", "login/", "logout/", "sandbox/", "hooks/", "admin/")
+PUBLIC_PREFIXES = (
+    "healthz",
+    "readyz",
+    "metrics",  # bearer-token protected, for Prometheus
+    "login/",
+    "logout/",
+    "sandbox/",
+    "hooks/",
+    "admin/",
+)
 
 
 def _walk(patterns, prefix=""):

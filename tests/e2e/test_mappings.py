@@ -30,9 +30,7 @@ def choose(page, field_label: str, source_label: str):
     with page.expect_response(lambda r: "/edit/row/" in r.url):
         page.get_by_label(f"Value for {field_label}").select_option(label=source_label)
     page.wait_for_function(SETTLED)
-    expect(
-        page.locator("tr.rule-row[data-source^='field:']", has_text=field_label)
-    ).to_be_visible()
+    expect(page.locator("tr.rule-row[data-source^='field:']", has_text=field_label)).to_be_visible()
 
 
 def map_option(row, tally_option: str, tallyfy_option: str):

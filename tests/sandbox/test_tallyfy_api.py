@@ -1,4 +1,4 @@
-# ruff: noqa: F811, RUF001
+# ruff: noqa: F811
 # (F811: pytest fixtures imported from the support module; RUF001: deliberate en dashes)
 """Sandbox Tallyfy REST API: headers, tokens, organizations, templates, runs and tasks."""
 

@@ -22,7 +22,7 @@ def test_it_shows_a_run_with_every_kick_off_value_rendered_readably(api, client)
     assert response.status_code == 200
     html = response.content.decode()
     for text in [
-        "Onboarding – Acme Ltd",  # noqa: RUF001
+        "Onboarding – Acme Ltd",
         "Client onboarding",
         "Company name",
         "Acme Ltd",

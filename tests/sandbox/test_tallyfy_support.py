@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 # (the en dash in process names is deliberate)
 """Shared helpers for the sandbox Tallyfy tests (imported by the test_tallyfy_* modules).
 

@@ -1,0 +1,921 @@
+"""The delivery pipeline: launch one Tallyfy process per delivery, exactly once.
+
+`delivery_process` is the whole story of one try (the Celery task `deliver` only calls it):
+
+1. **Claim** the delivery with a conditional UPDATE: pending, due retrying, held being
+   resumed, or `sending` whose lease ran out (its worker died) → `sending` + a lease.
+   Whoever updates the row owns the try; everyone else walks away.
+2. **Encode** the launch with the delivery's mapping version (`integrations.mapping`), and
+   stop before any HTTP call when a required kick-off value is missing (91.8% of real
+   launch failures, shared/API-NOTES.md).
+3. **Look before launching again.** Tallyfy has no idempotency key. Every launch carries
+   the delivery's marker in its summary; `outcome_unknown` is set *before* the POST and
+   cleared only on a definite answer, so after a timeout, a dropped connection or a worker
+   killed mid-call, the next try searches for the run by marker and adopts it.
+4. **Classify** the outcome (DESIGN.md "The pipeline"): 2xx succeeded; 429 retry after
+   `Retry-After`; 5xx/timeouts/network retry on `DELIVERY_RETRY_SCHEDULE`; 401 → the
+   connection refreshes once, else it needs reconnecting and the delivery is **held** until
+   it is reconnected; 422/other 4xx fail at once with Tallyfy's message per field.
+
+Every try appends a DeliveryAttempt (request body, response status/body truncated,
+duration, error kind; never a token). Nothing here holds a database transaction open
+across an HTTP call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from . import mapping as engine
+from .connections import NeedsReconnect, connection_call
+from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
+from .mappings import version_fields, version_spec
+from .models import (
+    Connection,
+    Delivery,
+    DeliveryAttempt,
+    Endpoint,
+    Mapping,
+    MappingVersion,
+    Provider,
+)
+from .tally.answers import answers_from_webhook
+from .tallyfy.client import Run, run_url
+
+log = logging.getLogger(__name__)
+
+#: Published retry schedule (DESIGN.md): 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 12 h, failed.
+DEFAULT_RETRY_SCHEDULE = (30, 120, 600, 1800, 7200, 21600, 43200)
+#: A claimed delivery belongs to its worker this long. Longer than CELERY_TASK_SOFT_TIME_LIMIT
+#: (60 s), so a live worker never outlives its lease; a dead one's lease simply runs out.
+DEFAULT_LEASE_SECONDS = 90
+#: A pending delivery whose task has not started this long after it was enqueued is
+#: enqueued again by the sweep (broker lost it, or the enqueue after commit failed).
+DEFAULT_REQUEUE_SECONDS = 120
+#: Retries due sooner than this get a Celery countdown as well as the sweep.
+ETA_MAX_SECONDS = 300
+RESPONSE_KEEP_CHARS = 4096
+#: How far back (before the first unknown attempt) the marker scan looks at runs.
+ADOPT_SCAN_MARGIN = timedelta(minutes=10)
+ADOPT_SCAN_MAX_PAGES = 5
+FAILURE_EMAIL_EVERY_SECONDS = 600
+
+
+def retry_schedule() -> tuple[float, ...]:
+    return tuple(getattr(settings, "DELIVERY_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE))
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "DELIVERY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+
+
+def requeue_seconds() -> float:
+    return float(getattr(settings, "DELIVERY_REQUEUE_SECONDS", DEFAULT_REQUEUE_SECONDS))
+
+
+def _log_extra(delivery: Delivery, **more: Any) -> dict[str, Any]:
+    return {"delivery_id": delivery.pk, "submission_id": delivery.submission_id, **more}
+
+
+# ---------------------------------------------------------------------------------------
+# Enqueueing
+# ---------------------------------------------------------------------------------------
+
+
+def deliveries_enqueue(ids: Iterable[int], *, countdown: float | None = None) -> int:
+    """Send one `deliver` task per id; never raises (the sweep re-sends what got lost).
+
+    No publish retries: the receiver calls this after commit and must not wait on a sick
+    broker; the durable rows are the outbox.
+    """
+    from .tasks import deliver
+
+    sent = 0
+    for pk in ids:
+        try:
+            deliver.apply_async((pk,), countdown=countdown, retry=False)
+            sent += 1
+        except Exception as exc:
+            log.warning(
+                "could not enqueue delivery %s (the sweep will): %s",
+                pk,
+                exc,
+                extra={"delivery_id": pk},
+            )
+    return sent
+
+
+def _enqueue_on_commit(ids: list[int], *, countdown: float | None = None) -> None:
+    if ids:
+        transaction.on_commit(lambda: deliveries_enqueue(ids, countdown=countdown))
+
+
+# ---------------------------------------------------------------------------------------
+# Claiming
+# ---------------------------------------------------------------------------------------
+
+_AUTO_CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
+_STAFF_CLAIMABLE = (
+    Delivery.Status.PENDING,
+    Delivery.Status.RETRYING,
+    Delivery.Status.FAILED,
+    Delivery.Status.HELD,
+)
+
+
+def _claim(delivery_id: int, trigger: str) -> datetime | None:
+    """Take the delivery for one try; the lease end when this process owns it, else None."""
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=lease_seconds())
+    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    if trigger == DeliveryAttempt.Trigger.AUTO:
+        claimable = (
+            Q(status=Delivery.Status.PENDING)
+            | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
+            | Q(status=Delivery.Status.RETRYING, next_attempt_at__isnull=True)
+            # Its worker died mid-try (lease ran out): this is the redelivered task or
+            # the sweep. `outcome_unknown` makes the try look for the run first.
+            | Q(status=Delivery.Status.SENDING)
+        )
+    else:
+        # Staff retries skip the wait, and may retry failed and held deliveries, but never
+        # a succeeded one (that would launch a second process).
+        claimable = Q(status__in=_STAFF_CLAIMABLE) | Q(status=Delivery.Status.SENDING)
+    updated = Delivery.objects.filter(claimable, lease_free, pk=delivery_id).update(
+        status=Delivery.Status.SENDING,
+        lease_until=lease_until,
+        attempt_count=F("attempt_count") + 1,
+        updated_at=now,
+    )
+    return lease_until if updated else None
+
+
+# ---------------------------------------------------------------------------------------
+# Processing
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """How one try ended, to be written onto the delivery and its attempt."""
+
+    status: str  # Delivery.Status
+    attempt_outcome: str  # DeliveryAttempt.Outcome
+    error_kind: str = ""
+    error_message: str = ""
+    response_status: int | None = None
+    response_body: str = ""
+    run: Run | None = None
+    next_attempt_at: datetime | None = None
+    outcome_unknown: bool = False
+    request_body: dict[str, Any] | None = None
+
+
+def _truncate(text: str, limit: int = RESPONSE_KEEP_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _context(delivery: Delivery) -> dict[str, Any]:
+    sub = delivery.submission
+    return {
+        "form_id": sub.form_id,
+        "form_name": sub.form_name,
+        "submission_id": sub.submission_id,
+        "respondent_id": sub.respondent_id,
+        "submitted_at": sub.submitted_at.isoformat() if sub.submitted_at else "",
+    }
+
+
+def delivery_build(delivery: Delivery) -> engine.LaunchPlan:
+    """The launch body this delivery sends (with its marker), and the problems found."""
+    version = delivery.mapping_version
+    spec = version_spec(version, marker=delivery.marker)
+    answers = answers_from_webhook(delivery.submission.payload)
+    return engine.build_launch(spec, answers, version_fields(version), context=_context(delivery))
+
+
+def _field_messages(field_errors: dict[str, list[str]], labels: dict[str, str]) -> str:
+    """Tallyfy's per-field messages, with kick-off field ids turned into labels."""
+    parts = []
+    for name, messages in field_errors.items():
+        text = "; ".join(messages)
+        label = labels.get(name, name)
+        if name == NON_FIELD_ERRORS or any(label in m for m in messages):
+            parts.append(text)
+        else:
+            parts.append(f"{label}: {text}")
+    return "\n".join(parts)
+
+
+def _schedule_slot(delivery: Delivery) -> int:
+    """How many schedule-counted failures came before (429s do not count: they say when)."""
+    return (
+        DeliveryAttempt.objects.filter(delivery=delivery, outcome=DeliveryAttempt.Outcome.RETRY)
+        .exclude(error_kind="rate_limited")
+        .count()
+    )
+
+
+#: After the schedule is spent, a try whose outcome is unknown gets this many more tries
+#: that only look for the run (never launch), before failing as "unknown".
+FINAL_LOOKUPS = 3
+
+
+def _retry_or_fail(
+    delivery: Delivery, *, kind: str, message: str, unknown: bool, **kw: Any
+) -> Outcome:
+    schedule = retry_schedule()
+    slot = _schedule_slot(delivery)
+    if slot >= len(schedule) and unknown and slot < len(schedule) + FINAL_LOOKUPS:
+        # Never give up on a launch that may have worked without looking for its run.
+        return Outcome(
+            status=Delivery.Status.RETRYING,
+            attempt_outcome=DeliveryAttempt.Outcome.RETRY,
+            error_kind=kind,
+            error_message=f"{message}; one last look for the run before giving up",
+            next_attempt_at=timezone.now()
+            + timedelta(seconds=float(schedule[0] if schedule else 30)),
+            outcome_unknown=True,
+            **kw,
+        )
+    if slot >= len(schedule):
+        doubt = (
+            f" Whether Tallyfy made the run is unknown: search its processes for "
+            f"“{delivery.marker}” before retrying."
+            if unknown
+            else ""
+        )
+        return Outcome(
+            status=Delivery.Status.FAILED,
+            attempt_outcome=DeliveryAttempt.Outcome.FAILED,
+            error_kind=kind,
+            error_message=f"{message} (gave up after {slot + 1} tries){doubt}",
+            outcome_unknown=unknown,
+            **kw,
+        )
+    return Outcome(
+        status=Delivery.Status.RETRYING,
+        attempt_outcome=DeliveryAttempt.Outcome.RETRY,
+        error_kind=kind,
+        error_message=message,
+        next_attempt_at=timezone.now() + timedelta(seconds=float(schedule[slot])),
+        outcome_unknown=unknown,
+        **kw,
+    )
+
+
+def _find_run(client, *, checklist_id: str, marker: str, since: datetime | None) -> Run | None:
+    """The run a launch carrying `marker` created, if any.
+
+    Search first (`q`); the sandbox and, we expect, Tallyfy search the summary. As that
+    is a [guess] for Tallyfy, fall back to scanning the template's newest runs back to
+    shortly before the first unknown try. The marker is compared exactly: a search for
+    `…-1` also finds `…-12`.
+    """
+    page = client.find_runs(checklist_id=checklist_id, q=marker, per_page=25)
+    for run in page.items:
+        if engine.find_marker(run.summary) == marker:
+            return run
+    horizon = (since - ADOPT_SCAN_MARGIN) if since else None
+    for number in range(1, ADOPT_SCAN_MAX_PAGES + 1):
+        page = client.find_runs(checklist_id=checklist_id, per_page=100, page=number)
+        for run in page.items:
+            if engine.find_marker(run.summary) == marker:
+                return run
+        oldest = min((r.created_at for r in page.items if r.created_at), default=None)
+        if not page.has_more or (horizon and oldest and oldest < horizon):
+            break
+    return None
+
+
+def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None) -> Outcome:
+    return Outcome(
+        status=Delivery.Status.SUCCEEDED,
+        attempt_outcome=(
+            DeliveryAttempt.Outcome.ADOPTED if adopted else DeliveryAttempt.Outcome.SUCCEEDED
+        ),
+        response_status=200 if adopted else 201,
+        response_body=_truncate(json.dumps(run.raw, default=str, ensure_ascii=False)),
+        run=run,
+        request_body=body,
+    )
+
+
+def _first_unknown_at(delivery: Delivery) -> datetime | None:
+    return (
+        DeliveryAttempt.objects.filter(delivery=delivery)
+        .filter(Q(outcome=DeliveryAttempt.Outcome.UNKNOWN) | Q(outcome=""))
+        .order_by("number")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
+def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
+    """One try, from encoding to the vendor's answer. Writes `outcome_unknown` as it goes."""
+    plan = delivery_build(delivery)
+    body = plan.body
+    attempt.request_body = body
+    DeliveryAttempt.objects.filter(pk=attempt.pk).update(request_body=body)
+    if plan.blocking:
+        message = "\n".join(p.message for p in plan.blocking)
+        return Outcome(
+            status=Delivery.Status.FAILED,
+            attempt_outcome=DeliveryAttempt.Outcome.FAILED,
+            error_kind="validation",
+            error_message=message,
+            outcome_unknown=delivery.outcome_unknown,
+            request_body=body,
+        )
+    tallyfy = delivery.mapping.tallyfy_connection
+    labels = {f.id: f.label for f in version_fields(delivery.mapping_version)}
+    # Until the launch is sent, an error leaves the earlier state as it was (a failed
+    # look-up proves nothing); once it is sent, only a definite answer clears it.
+    posted = False
+
+    def unknown_unless_definite() -> bool:
+        return False if posted else delivery.outcome_unknown
+
+    try:
+        if delivery.outcome_unknown:
+            found = connection_call(
+                tallyfy,
+                lambda c: _find_run(
+                    c,
+                    checklist_id=body["checklist_id"],
+                    marker=delivery.marker,
+                    since=_first_unknown_at(delivery),
+                ),
+            )
+            if found is not None:
+                log.info(
+                    "delivery %s adopted run %s launched by an earlier try",
+                    delivery.pk,
+                    found.id,
+                    extra=_log_extra(delivery, run_id=found.id),
+                )
+                return _succeeded(delivery, found, adopted=True, body=body)
+            spent = _schedule_slot(delivery)
+            if attempt.trigger == DeliveryAttempt.Trigger.AUTO and spent > len(retry_schedule()):
+                return Outcome(
+                    status=Delivery.Status.FAILED,
+                    attempt_outcome=DeliveryAttempt.Outcome.FAILED,
+                    error_kind="gave_up",
+                    error_message=(
+                        f"Gave up after {spent} tries; Tallyfy has no run carrying "
+                        f"“{delivery.marker}”, so none was made."
+                    ),
+                    request_body=body,
+                )
+        # From here until a definite answer, a retry must look before launching: set
+        # before sending, so a worker killed mid-call leaves it set.
+        Delivery.objects.filter(pk=delivery.pk).update(outcome_unknown=True)
+        posted = True
+        run = connection_call(tallyfy, lambda c: c.launch_run(body))
+        return _succeeded(delivery, run, adopted=False, body=body)
+    except NeedsReconnect as exc:
+        return Outcome(
+            status=Delivery.Status.HELD,
+            attempt_outcome=DeliveryAttempt.Outcome.HELD,
+            error_kind="needs_reconnect",
+            error_message=f"{exc.reason} Held until the Tallyfy connection is reconnected.",
+            outcome_unknown=unknown_unless_definite(),
+            request_body=body,
+        )
+    except RateLimited as exc:
+        wait = exc.retry_after if exc.retry_after is not None else retry_schedule()[0]
+        return Outcome(
+            status=Delivery.Status.RETRYING,
+            attempt_outcome=DeliveryAttempt.Outcome.RETRY,
+            error_kind="rate_limited",
+            error_message=f"{exc} (retrying in {wait:g} s as Retry-After asks)",
+            response_status=exc.status,
+            response_body=_truncate(exc.body),
+            next_attempt_at=timezone.now() + timedelta(seconds=max(wait, 0.0)),
+            outcome_unknown=unknown_unless_definite(),
+            request_body=body,
+        )
+    except OutcomeUnknown as exc:
+        return _retry_or_fail(
+            delivery,
+            kind="outcome_unknown",
+            message=f"{exc} (the run may exist: the next try looks it up before launching)",
+            unknown=True if posted else delivery.outcome_unknown,
+            response_status=exc.status,
+            response_body=_truncate(exc.body),
+            request_body=body,
+        )
+    except Invalid as exc:
+        return Outcome(
+            status=Delivery.Status.FAILED,
+            attempt_outcome=DeliveryAttempt.Outcome.FAILED,
+            error_kind="rejected",
+            error_message=_field_messages(exc.field_errors, labels) or str(exc),
+            response_status=exc.status,
+            response_body=_truncate(exc.body),
+            outcome_unknown=unknown_unless_definite(),
+            request_body=body,
+        )
+    except ApiError as exc:
+        if exc.retryable:  # 503, connect errors, token endpoint down
+            return _retry_or_fail(
+                delivery,
+                kind="unavailable",
+                message=str(exc),
+                unknown=unknown_unless_definite(),
+                response_status=exc.status,
+                response_body=_truncate(exc.body),
+                request_body=body,
+            )
+        return Outcome(
+            status=Delivery.Status.FAILED,
+            attempt_outcome=DeliveryAttempt.Outcome.FAILED,
+            error_kind=f"http_{exc.status}" if exc.status else "rejected",
+            error_message=str(exc),
+            response_status=exc.status,
+            response_body=_truncate(exc.body),
+            outcome_unknown=unknown_unless_definite(),
+            request_body=body,
+        )
+
+
+def delivery_process(
+    delivery_id: int,
+    *,
+    trigger: str = DeliveryAttempt.Trigger.AUTO,
+    user=None,
+    use_current_version: bool = False,
+) -> Delivery | None:
+    """Make one try at a delivery if it can be claimed; returns it afterwards (None: not
+    claimed, someone else has it or it is not due)."""
+    lease = _claim(delivery_id, trigger)
+    if lease is None:
+        return None
+    delivery = Delivery.objects.select_related(
+        "submission", "mapping", "mapping__tallyfy_connection", "mapping_version"
+    ).get(pk=delivery_id)
+    current = delivery.mapping.current_version_id
+    if use_current_version and current and current != delivery.mapping_version_id:
+        Delivery.objects.filter(pk=delivery.pk).update(mapping_version_id=current)
+        delivery.mapping_version = MappingVersion.objects.get(pk=current)
+    _close_abandoned_attempts(delivery)
+    number = (
+        DeliveryAttempt.objects.filter(delivery=delivery)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+        or 0
+    ) + 1
+    attempt = DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=number,
+        mapping_version_id=delivery.mapping_version_id,
+        trigger=trigger,
+        triggered_by=user if getattr(user, "is_authenticated", False) else None,
+        started_at=timezone.now(),
+    )
+    log.info(
+        "delivery %s: try %s (%s)",
+        delivery.pk,
+        number,
+        trigger,
+        extra=_log_extra(delivery, attempt=number, trigger=trigger),
+    )
+    started = time.monotonic()
+    try:
+        outcome = _try(delivery, attempt)
+    except Exception as exc:  # a bug or a time limit: the try must still be recorded
+        log.exception(
+            "delivery %s: try %s crashed", delivery.pk, number, extra=_log_extra(delivery)
+        )
+        unknown = (
+            Delivery.objects.filter(pk=delivery.pk)
+            .values_list("outcome_unknown", flat=True)
+            .first()
+        )
+        outcome = _retry_or_fail(
+            delivery,
+            kind="internal",
+            message=f"{type(exc).__name__}: {_truncate(str(exc), 500)}",
+            unknown=bool(unknown),
+            request_body=attempt.request_body,
+        )
+    duration_ms = int((time.monotonic() - started) * 1000)
+    _finish(delivery, attempt, outcome, lease=lease, duration_ms=duration_ms)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def delivery_process_queued(delivery_id: int) -> Delivery | None:
+    """What the `deliver` task runs: one automatic try, and if another worker holds the
+    lease, one more look when that lease ends (it may belong to a worker that died:
+    a task redelivered after a SIGKILL arrives while the dead worker's lease still runs)."""
+    result = delivery_process(delivery_id)
+    if result is None:
+        now = timezone.now()
+        row = Delivery.objects.filter(pk=delivery_id).values("status", "lease_until").first()
+        if row and row["status"] == Delivery.Status.SENDING and row["lease_until"]:
+            wait = (row["lease_until"] - now).total_seconds()
+            if wait > 0:
+                deliveries_enqueue([delivery_id], countdown=wait + 1.0)
+    return result
+
+
+def _close_abandoned_attempts(delivery: Delivery) -> None:
+    """Attempts left open by a worker that died mid-try get a visible outcome."""
+    DeliveryAttempt.objects.filter(delivery=delivery, finished_at__isnull=True).update(
+        finished_at=timezone.now(),
+        outcome=DeliveryAttempt.Outcome.UNKNOWN,
+        error_kind="worker_lost",
+        error_message=(
+            "The worker stopped during this try (killed or timed out); "
+            "the next try looked for the run before launching."
+        ),
+    )
+
+
+def _finish(
+    delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome, *, lease, duration_ms: int
+) -> None:
+    now = timezone.now()
+    updates: dict[str, Any] = {
+        "status": outcome.status,
+        "lease_until": None,
+        "next_attempt_at": outcome.next_attempt_at,
+        "outcome_unknown": outcome.outcome_unknown,
+        "last_status_code": outcome.response_status,
+        "last_error": outcome.error_message,
+        "updated_at": now,
+    }
+    if outcome.run is not None:
+        org = delivery.mapping.tallyfy_connection.external_id
+        updates.update(run_id=outcome.run.id, run_url=run_url(org, outcome.run.id), last_error="")
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now,
+            duration_ms=duration_ms,
+            request_body=outcome.request_body,
+            response_status=outcome.response_status,
+            response_body=outcome.response_body,
+            outcome=outcome.attempt_outcome,
+            error_kind=outcome.error_kind,
+            error_message=outcome.error_message,
+        )
+        # Only the owner of this lease may write the result (a live worker never outlives
+        # its lease; this is the belt to that brace).
+        owned = Delivery.objects.filter(
+            pk=delivery.pk, status=Delivery.Status.SENDING, lease_until=lease
+        ).update(**updates)
+        if not owned:
+            log.error(
+                "delivery %s: lease lost before the result was written",
+                delivery.pk,
+                extra=_log_extra(delivery),
+            )
+            return
+        if outcome.status == Delivery.Status.RETRYING and outcome.next_attempt_at:
+            delay = (outcome.next_attempt_at - now).total_seconds()
+            if delay <= ETA_MAX_SECONDS:
+                _enqueue_on_commit([delivery.pk], countdown=max(delay, 0.0))
+    level = logging.INFO if outcome.status == Delivery.Status.SUCCEEDED else logging.WARNING
+    log.log(
+        level,
+        "delivery %s: try %s %s%s",
+        delivery.pk,
+        attempt.number,
+        outcome.attempt_outcome,
+        f" ({outcome.error_kind}: {outcome.error_message.splitlines()[0][:200]})"
+        if outcome.error_message
+        else "",
+        extra=_log_extra(
+            delivery,
+            attempt=attempt.number,
+            outcome=outcome.attempt_outcome,
+            error_kind=outcome.error_kind,
+            duration_ms=duration_ms,
+            run_id=outcome.run.id if outcome.run else None,
+        ),
+    )
+    if outcome.status == Delivery.Status.FAILED:
+        _email_failure(delivery, outcome)
+    elif outcome.status == Delivery.Status.HELD:
+        _resume_if_reconnected(delivery)
+
+
+# ---------------------------------------------------------------------------------------
+# Failure email, held deliveries
+# ---------------------------------------------------------------------------------------
+
+
+def _email_failure(delivery: Delivery, outcome: Outcome) -> None:
+    """Tell staff a delivery failed for good: at most one email per mapping per 10 min."""
+    if not cache.add(
+        f"kickoff:delivery-failed-mail:{delivery.mapping_id}", 1, FAILURE_EMAIL_EVERY_SECONDS
+    ):
+        return
+    recipients = list(
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return
+    link = f"{settings.PUBLIC_BASE_URL}/deliveries/{delivery.pk}/"
+    send_mail(
+        f"[Kickoff] A submission could not be launched ({delivery.mapping.name})",
+        (
+            f"Delivery {delivery.pk} of submission {delivery.submission.submission_id} "
+            f"(form {delivery.submission.form_id}) through “{delivery.mapping.name}” failed "
+            f"and will not be retried automatically:\n\n{outcome.error_message}\n\n"
+            f"Fix the mapping or the data and retry it here: {link}\n"
+            "(Further failures of this mapping in the next 10 minutes are not emailed; "
+            "they are all on the deliveries page.)\n"
+        ),
+        None,
+        recipients,
+        fail_silently=True,
+    )
+
+
+def _resume_if_reconnected(delivery: Delivery) -> None:
+    """A reconnect may have happened while this try ran: don't leave the delivery held."""
+    connection = Connection.objects.get(pk=delivery.mapping.tallyfy_connection_id)
+    if connection.status == Connection.Status.ACTIVE:
+        deliveries_resume_held(connection)
+
+
+def deliveries_resume_held(connection: Connection) -> int:
+    """Send every delivery held on this (now active) Tallyfy connection again."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.filter(
+                status=Delivery.Status.HELD, mapping__tallyfy_connection=connection
+            ).values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        resumed = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
+            status=Delivery.Status.RETRYING, next_attempt_at=now, updated_at=now
+        )
+        _enqueue_on_commit(ids)
+    log.info("resumed %d held deliveries of connection %s", resumed, connection.pk)
+    return resumed
+
+
+@receiver(post_save, sender=Connection, dispatch_uid="kickoff-resume-held-deliveries")
+def _connection_saved(sender, instance: Connection, update_fields=None, **kwargs) -> None:
+    """A Tallyfy connection that is active again (reconnected) resumes its held deliveries."""
+    if instance.provider != Provider.TALLYFY or instance.status != Connection.Status.ACTIVE:
+        return
+    if update_fields is not None and "status" not in update_fields:
+        return
+    deliveries_resume_held(instance)
+
+
+# ---------------------------------------------------------------------------------------
+# Sweep
+# ---------------------------------------------------------------------------------------
+
+
+def deliveries_sweep(*, limit: int = 1000) -> int:
+    """Re-enqueue what no task is going to run: pending deliveries not picked up, `sending`
+    ones whose worker died (lease ran out), and retries that are due. Returns how many.
+
+    Each one it sends becomes `pending` with `next_attempt_at` = when the sweep may send
+    it again, so a long queue is not flooded with copies (a retry keeps its
+    `outcome_unknown`: the try still looks for the run first).
+    """
+    now = timezone.now()
+    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    due = (
+        Q(status=Delivery.Status.PENDING, created_at__lt=now - timedelta(seconds=30))
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
+        | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
+    )
+    ids = list(
+        Delivery.objects.filter(due, lease_free)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    Delivery.objects.filter(due, lease_free, pk__in=ids).update(
+        status=Delivery.Status.PENDING,
+        lease_until=None,
+        next_attempt_at=now + timedelta(seconds=requeue_seconds()),
+        updated_at=now,
+    )
+    sent = deliveries_enqueue(ids)
+    log.info("sweep re-enqueued %d deliveries", sent)
+    return sent
+
+
+# ---------------------------------------------------------------------------------------
+# Reconcile
+# ---------------------------------------------------------------------------------------
+
+#: Tally retries a failed webhook for about 31 hours before it drops it; look that far
+#: back (plus a margin) in its delivery log on each reconcile.
+EVENT_LOG_LOOKBACK = timedelta(hours=36)
+EVENT_LOG_MAX_PAGES = 40
+SUBMISSION_MAX_PAGES = 20
+
+
+@dataclass
+class Reconciled:
+    seen: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+
+
+def reconcile_mapping(mapping: Mapping) -> Reconciled:
+    """Ingest what Tally has but Kickoff never received, for the mapping's form.
+
+    Two sources, both through the receiver's ingest (source = reconcile), both deduped by
+    the Submission's unique constraints so nothing is ever stored or launched twice:
+    Tally's webhook delivery log (FAILED/DROPPED events: the envelope as it was signed)
+    and Tally's submissions since the last one seen (`afterId`), for anything the log
+    no longer shows.
+    """
+    from .receiver import submission_ingest
+    from .tally import webhook as tally_webhook
+
+    endpoint = Endpoint.objects.filter(
+        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
+    ).first()
+    result = Reconciled()
+    if endpoint is None:
+        return result
+    connection = mapping.tally_connection
+    source = "reconcile"
+
+    def ingest(envelope: dict[str, Any]) -> None:
+        raw = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            response = tally_webhook.parse_form_response(envelope)
+        except tally_webhook.BadEnvelope as exc:
+            result.skipped += 1
+            log.warning("reconcile: skipped an unreadable Tally event: %s", exc.reason)
+            return
+        if response.form_id != endpoint.form_id:
+            result.skipped += 1
+            return
+        result.seen += 1
+        outcome = submission_ingest(
+            endpoint=endpoint, response=response, raw_body=raw, source=source
+        )
+        if outcome.created:
+            result.ingested += 1
+        else:
+            result.duplicates += 1
+
+    # 1. The webhook delivery log, newest first, back to the lookback horizon.
+    if endpoint.tally_webhook_id:
+        horizon = timezone.now() - EVENT_LOG_LOOKBACK
+        for number in range(1, EVENT_LOG_MAX_PAGES + 1):
+            page = connection_call(
+                connection, lambda c, n=number: c.list_webhook_events(endpoint.tally_webhook_id, n)
+            )
+            for event in page.items:
+                if event.delivery_status in ("FAILED", "DROPPED") and isinstance(
+                    event.payload, dict
+                ):
+                    ingest(event.payload)
+            oldest = min((e.created_at for e in page.items if e.created_at), default=None)
+            if not page.has_more or (oldest and oldest < horizon):
+                break
+
+    # 2. Completed submissions since the last one reconciled (the first time: since the
+    # endpoint exists; older submissions were never meant to launch anything).
+    cursor = endpoint.reconcile_after_id or None
+    questions = mapping.current_version.form_questions if mapping.current_version else []
+    fetched = []
+    cursor_ok = True
+    for number in range(1, SUBMISSION_MAX_PAGES + 1):
+        page = connection_call(
+            connection,
+            lambda c, n=number: c.list_submissions(
+                mapping.form_id,
+                page=n,
+                limit=500,
+                filter="completed",
+                after_id=cursor,
+                start_date=None if cursor else endpoint.created_at,
+            ),
+        )
+        questions = questions or [q.raw for q in page.questions]
+        fetched.extend(page.items)
+        if not page.has_more:
+            break
+    else:
+        # More than the pages read: ingest them, but keep the cursor where it is (the
+        # unread ones are older than these) and catch up on the next runs.
+        log.warning("reconcile of mapping %s: backlog larger than one run reads", mapping.pk)
+        cursor_ok = False
+    known = set(_known_submission_ids(mapping.form_id, [s.id for s in fetched]))
+    # Oldest first, so the cursor only ever moves past what was ingested.
+    fetched.sort(key=lambda s: (s.submitted_at or timezone.now(), s.id))
+    for sub in fetched:
+        if sub.id in known:
+            result.seen += 1
+            result.duplicates += 1
+        else:
+            ingest(_envelope_from_submission(mapping, sub, questions))
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        reconcile_after_id=(
+            fetched[-1].id if fetched and cursor_ok else endpoint.reconcile_after_id
+        ),
+        reconciled_at=timezone.now(),
+    )
+    log.info(
+        "reconciled mapping %s: %d seen, %d ingested, %d already here",
+        mapping.pk,
+        result.seen,
+        result.ingested,
+        result.duplicates,
+        extra={"mapping_id": mapping.pk},
+    )
+    return result
+
+
+def _known_submission_ids(form_id: str, ids: list[str]) -> Iterable[str]:
+    from .models import Submission
+
+    for start in range(0, len(ids), 500):
+        yield from Submission.objects.filter(
+            form_id=form_id, submission_id__in=ids[start : start + 500]
+        ).values_list("submission_id", flat=True)
+
+
+def _envelope_from_submission(mapping: Mapping, sub, questions: list) -> dict[str, Any]:
+    """A FORM_RESPONSE envelope rebuilt from a REST submission, in the webhook's keys
+    (`eventId` `reconcile:<form>:<submission>`: it never had a real one)."""
+    from .tally.answers import answers_from_submission
+
+    answers = answers_from_submission(sub, questions)
+    fields = [
+        {
+            "key": a.key,
+            "label": a.label,
+            "type": a.type,
+            "value": a.value,
+            **({"options": [{"id": o.id, "text": o.text} for o in a.options]} if a.options else {}),
+            **({"rows": [{"id": o.id, "text": o.text} for o in a.rows]} if a.rows else {}),
+            **({"columns": [{"id": o.id, "text": o.text} for o in a.columns]} if a.columns else {}),
+        }
+        for a in answers
+    ]
+    submitted = sub.submitted_at.isoformat() if sub.submitted_at else None
+    return {
+        "eventId": f"reconcile:{mapping.form_id}:{sub.id}",
+        "eventType": "FORM_RESPONSE",
+        "createdAt": timezone.now().isoformat(),
+        "data": {
+            "responseId": sub.id,
+            "submissionId": sub.id,
+            "respondentId": getattr(sub, "respondent_id", None) or "",
+            "formId": mapping.form_id,
+            "formName": mapping.form_name,
+            "createdAt": submitted,
+            "fields": fields,
+        },
+    }
+
+
+def reconcile_enabled_mappings() -> int:
+    """Reconcile every form that has an enabled mapping (once per form). Returns how many
+    submissions were ingested."""
+    done: set[tuple[int, str]] = set()
+    ingested = 0
+    for mapping in Mapping.objects.filter(status=Mapping.Status.ENABLED).select_related(
+        "tally_connection"
+    ):
+        key = (mapping.tally_connection_id, mapping.form_id)
+        if key in done:
+            continue
+        done.add(key)
+        try:
+            ingested += reconcile_mapping(mapping).ingested
+        except (NeedsReconnect, ApiError) as exc:
+            log.warning("could not reconcile mapping %s: %s", mapping.pk, exc)
+    return ingested

@@ -1,0 +1,487 @@
+"""Staff fixing deliveries: retry one, cancel a scheduled retry, retry many in the background,
+and Tally's side of the story (its webhook delivery log, and asking it to redeliver).
+
+A retry re-queues **the same delivery** and appends an attempt; nothing is rewritten
+(Saleor's `event_delivery_retry`). Double and concurrent clicks are safe because the retry
+is a conditional UPDATE (failed / held / cancelled → pending): only the click that changes
+the row enqueues a try, and the pipeline's own claim (`integrations.delivery`) makes sure
+one try launches at most one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from .audit import audit_record
+from .connections import NeedsReconnect, connection_call
+from .delivery import delivery_process, requeue_seconds
+from .http import ApiError
+from .models import (
+    BulkRetry,
+    BulkRetryItem,
+    Delivery,
+    DeliveryAttempt,
+    Endpoint,
+    Mapping,
+    Submission,
+)
+
+log = logging.getLogger(__name__)
+
+#: What the Retry button (and a bulk retry) may send again. Never `succeeded` (that would
+#: launch a second process), never in flight (`pending`, `sending`, `retrying`).
+RETRYABLE = (Delivery.Status.FAILED, Delivery.Status.HELD, Delivery.Status.CANCELLED)
+#: A bulk step takes this long's worth of the rate budget at a time.
+BULK_TICK_SECONDS = 10.0
+#: A running job whose steps stopped this long ago lost its task: the progress poll restarts it.
+BULK_STALE_SECONDS = 120.0
+
+
+class RetryError(Exception):
+    """A retry that cannot be done (with a message for staff)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks (thin: they call the services below)
+# ---------------------------------------------------------------------------------------
+
+
+@shared_task(name="integrations.retry_delivery", ignore_result=True)
+def retry_delivery_task(
+    delivery_id: int, trigger: str, user_id: int | None, use_current_version: bool
+) -> None:
+    """One staff or bulk try at a delivery that a retry put back to pending."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    delivery_process(
+        delivery_id, trigger=trigger, user=user, use_current_version=use_current_version
+    )
+
+
+@shared_task(name="integrations.bulk_retry_step", ignore_result=True)
+def bulk_retry_step_task(bulk_id: int) -> None:
+    """Retry the next rate-limited batch of a bulk job, then schedule the next step."""
+    bulk_retry_step(bulk_id)
+
+
+def _enqueue_retry(delivery_id: int, trigger: str, user_id: int | None, current: bool) -> None:
+    try:
+        retry_delivery_task.apply_async((delivery_id, trigger, user_id, current), retry=False)
+    except Exception as exc:  # the sweep sends a pending delivery again anyway
+        log.warning("could not enqueue retry of delivery %s (the sweep will): %s", delivery_id, exc)
+
+
+def _enqueue_step(bulk_id: int, countdown: float | None = None) -> None:
+    try:
+        bulk_retry_step_task.apply_async((bulk_id,), countdown=countdown, retry=False)
+    except Exception as exc:  # the progress poll restarts a stale job
+        log.warning("could not enqueue step of bulk retry %s: %s", bulk_id, exc)
+
+
+# ---------------------------------------------------------------------------------------
+# One delivery
+# ---------------------------------------------------------------------------------------
+
+
+def _mark_for_retry(
+    delivery_id: int, *, use_current_version: bool, current_version_id: int | None
+) -> bool:
+    """failed/held/cancelled → pending, in one conditional UPDATE; True if this call did it.
+
+    `next_attempt_at` keeps the pipeline's sweep off it for a while (its task is on the
+    way); if that task is lost, the sweep sends the delivery itself afterwards.
+    """
+    now = timezone.now()
+    changes: dict[str, Any] = {
+        "status": Delivery.Status.PENDING,
+        "next_attempt_at": now + timedelta(seconds=requeue_seconds()),
+        "lease_until": None,
+        "updated_at": now,
+    }
+    if use_current_version and current_version_id:
+        # Whichever worker claims it then uses the current version; the attempts keep
+        # the version each of them used.
+        changes["mapping_version_id"] = current_version_id
+    return bool(Delivery.objects.filter(pk=delivery_id, status__in=RETRYABLE).update(**changes))
+
+
+def delivery_retry(
+    delivery: Delivery,
+    *,
+    user,
+    use_current_version: bool,
+    trigger: str = DeliveryAttempt.Trigger.STAFF,
+) -> Delivery:
+    """Send a failed, held or cancelled delivery again; returns it as it is now.
+
+    `delivery.retry_accepted` says whether this call re-queued it (False: it was not
+    retryable any more, e.g. the other click of a double click got there first).
+    """
+    current_version_id = (
+        Mapping.objects.filter(pk=delivery.mapping_id)
+        .values_list("current_version_id", flat=True)
+        .first()
+    )
+    from_version = delivery.mapping_version_id
+    with transaction.atomic():
+        accepted = _mark_for_retry(
+            delivery.pk,
+            use_current_version=use_current_version,
+            current_version_id=current_version_id,
+        )
+        if accepted:
+            which = "the current mapping version" if use_current_version else "its own version"
+            audit_record(
+                actor=user,
+                action="delivery.retried",
+                obj=delivery,
+                summary=f"Retried delivery {delivery.pk} with {which}",
+                from_status=delivery.status,
+                use_current_version=use_current_version,
+                from_version_id=from_version,
+                version_id=current_version_id if use_current_version else from_version,
+            )
+            user_id = user.pk if getattr(user, "is_authenticated", False) else None
+            transaction.on_commit(
+                lambda: _enqueue_retry(delivery.pk, trigger, user_id, use_current_version)
+            )
+    fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
+        pk=delivery.pk
+    )
+    fresh.retry_accepted = accepted
+    return fresh
+
+
+def delivery_cancel_next(delivery: Delivery, *, user) -> Delivery:
+    """Cancel a scheduled automatic retry (retrying → cancelled). Retry brings it back.
+
+    `delivery.cancel_accepted` is False when there was nothing scheduled any more.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        accepted = bool(
+            Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.RETRYING).update(
+                status=Delivery.Status.CANCELLED, next_attempt_at=None, updated_at=now
+            )
+        )
+        if accepted:
+            audit_record(
+                actor=user,
+                action="delivery.retry_cancelled",
+                obj=delivery,
+                summary=f"Cancelled the scheduled retry of delivery {delivery.pk}",
+                next_attempt_at=delivery.next_attempt_at.isoformat()
+                if delivery.next_attempt_at
+                else None,
+            )
+    fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
+        pk=delivery.pk
+    )
+    fresh.cancel_accepted = accepted
+    return fresh
+
+
+# ---------------------------------------------------------------------------------------
+# Many deliveries
+# ---------------------------------------------------------------------------------------
+
+
+def bulk_rate_per_second() -> float:
+    """How fast a bulk job sends: the Tallyfy rate limit (or `BULK_RETRY_RATE`, per minute)."""
+    override = getattr(settings, "BULK_RETRY_RATE", None)
+    if override:
+        return float(override) / 60.0
+    from limits import parse
+
+    item = parse(getattr(settings, "TALLYFY_RATE_LIMIT", "100/minute"))
+    return item.amount / float(item.get_expiry())
+
+
+def _batch_size() -> int:
+    return max(1, round(bulk_rate_per_second() * BULK_TICK_SECONDS))
+
+
+def bulk_retry_start(
+    deliveries: QuerySet[Delivery],
+    *,
+    user,
+    description: str,
+    filters: dict[str, Any],
+    use_current_version: bool,
+) -> BulkRetry:
+    """Accept a bulk retry of the retryable deliveries among `deliveries`.
+
+    Accepting is cheap whatever the size: one row for the job and one INSERT … SELECT of
+    its items (the snapshot it works through); nothing is launched here.
+    """
+    ids = deliveries.filter(status__in=RETRYABLE).order_by().values("pk")
+    try:
+        select_sql, params = ids.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (e.g. .none())
+        select_sql, params = None, ()
+    table = BulkRetryItem._meta.db_table
+    with transaction.atomic():
+        job = BulkRetry.objects.create(
+            description=description[:500],
+            filters=filters,
+            use_current_version=use_current_version,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        total = 0
+        if select_sql is not None:
+            # Django built `select_sql`; every value goes in as a parameter.
+            insert = f"INSERT INTO {table} (bulk_id, delivery_id) SELECT %s, picked.* FROM ({select_sql}) picked"  # noqa: S608, E501
+            with db_connection.cursor() as cursor:
+                cursor.execute(insert, (job.pk, *params))
+                total = cursor.rowcount
+            if total < 0:  # a driver that does not say
+                total = BulkRetryItem.objects.filter(bulk=job).count()
+        now = timezone.now()
+        BulkRetry.objects.filter(pk=job.pk).update(
+            total=total,
+            **({"status": BulkRetry.Status.DONE, "finished_at": now} if total == 0 else {}),
+        )
+        job.refresh_from_db()
+        audit_record(
+            actor=user,
+            action="delivery.bulk_retry_started",
+            obj=job,
+            summary=f"Bulk retry of {total} deliveries: {description}"[:500],
+            total=total,
+            filters=filters,
+            use_current_version=use_current_version,
+        )
+        if total:
+            transaction.on_commit(lambda: _enqueue_step(job.pk))
+    log.info("bulk retry %s accepted: %d deliveries", job.pk, total, extra={"bulk_id": job.pk})
+    return job
+
+
+def recover_since(since: datetime) -> QuerySet[Delivery]:
+    """The deliveries "Recover since…" retries: failed ones created at or after `since`."""
+    return Delivery.objects.filter(status=Delivery.Status.FAILED, created_at__gte=since)
+
+
+def bulk_retry_recover(*, since: datetime, user, use_current_version: bool) -> BulkRetry:
+    """Retry every delivery that failed since `since`, in the background."""
+    return bulk_retry_start(
+        recover_since(since),
+        user=user,
+        description=f"Recover everything failed since {since:%Y-%m-%d %H:%M} UTC",
+        filters={"since": since.isoformat()},
+        use_current_version=use_current_version,
+    )
+
+
+def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
+    """Retry the job's next batch (claimed by moving its cursor, so two copies of the task
+    never take the same items); schedules the next step. Returns how many were retried."""
+    job = BulkRetry.objects.filter(pk=bulk_id).first()
+    if job is None or job.status != BulkRetry.Status.RUNNING:
+        return 0
+    size = batch or _batch_size()
+    items = list(
+        BulkRetryItem.objects.filter(bulk_id=bulk_id, pk__gt=job.cursor)
+        .order_by("pk")
+        .values_list("pk", "delivery_id")[:size]
+    )
+    now = timezone.now()
+    if not items:
+        BulkRetry.objects.filter(pk=bulk_id, status=BulkRetry.Status.RUNNING).update(
+            status=BulkRetry.Status.DONE, finished_at=now, heartbeat_at=now
+        )
+        return 0
+    claimed = BulkRetry.objects.filter(
+        pk=bulk_id, status=BulkRetry.Status.RUNNING, cursor=job.cursor
+    ).update(cursor=items[-1][0], heartbeat_at=now)
+    if not claimed:  # cancelled, or another copy of this step took the batch
+        return 0
+    delivery_ids = [d for _, d in items]
+    current = dict(
+        Delivery.objects.filter(pk__in=delivery_ids).values_list(
+            "pk", "mapping__current_version_id"
+        )
+    )
+    user_id = job.created_by_id
+    retried = []
+    for delivery_id in delivery_ids:
+        if _mark_for_retry(
+            delivery_id,
+            use_current_version=job.use_current_version,
+            current_version_id=current.get(delivery_id),
+        ):
+            retried.append(delivery_id)
+    for delivery_id in retried:
+        _enqueue_retry(delivery_id, DeliveryAttempt.Trigger.BULK, user_id, job.use_current_version)
+    last_page = len(items) < size
+    BulkRetry.objects.filter(pk=bulk_id).update(
+        done=F("done") + len(items),
+        retried=F("retried") + len(retried),
+        skipped=F("skipped") + (len(items) - len(retried)),
+        heartbeat_at=timezone.now(),
+    )
+    if last_page:
+        BulkRetry.objects.filter(pk=bulk_id, status=BulkRetry.Status.RUNNING).update(
+            status=BulkRetry.Status.DONE, finished_at=timezone.now()
+        )
+    else:
+        _enqueue_step(bulk_id, countdown=BULK_TICK_SECONDS)
+    return len(retried)
+
+
+def bulk_retry_cancel(job: BulkRetry, *, user) -> BulkRetry:
+    """Stop a running bulk retry: what it already sent goes on, the rest stays as it is."""
+    now = timezone.now()
+    stopped = BulkRetry.objects.filter(pk=job.pk, status=BulkRetry.Status.RUNNING).update(
+        status=BulkRetry.Status.CANCELLED,
+        finished_at=now,
+        cancelled_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    job.refresh_from_db()
+    if stopped:
+        audit_record(
+            actor=user,
+            action="delivery.bulk_retry_cancelled",
+            obj=job,
+            summary=f"Cancelled bulk retry {job.pk} after {job.done} of {job.total}",
+            done=job.done,
+            total=job.total,
+        )
+    return job
+
+
+def bulk_retry_nudge(job: BulkRetry) -> bool:
+    """Restart a running job whose step task was lost (broker restart). True if nudged."""
+    stale = timezone.now() - timedelta(seconds=BULK_STALE_SECONDS)
+    if job.status != BulkRetry.Status.RUNNING or job.heartbeat_at > stale:
+        return False
+    touched = BulkRetry.objects.filter(
+        pk=job.pk, status=BulkRetry.Status.RUNNING, heartbeat_at=job.heartbeat_at
+    ).update(heartbeat_at=timezone.now())
+    if touched:
+        _enqueue_step(job.pk)
+    return bool(touched)
+
+
+# ---------------------------------------------------------------------------------------
+# Tally's side: its delivery log for our webhook, and redelivery
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TallyLogEvent:
+    id: str
+    delivery_status: str  # QUEUED | SUCCEEDED | FAILED | DROPPED
+    status_code: int | None
+    retry: int | None
+    created_at: datetime | None
+    submission_id: str
+    in_kickoff: bool
+    response: Any = None
+
+
+@dataclass
+class TallyLog:
+    mapping: Mapping
+    endpoint: Endpoint | None
+    page: int = 1
+    has_more: bool = False
+    total: int | None = None
+    events: list[TallyLogEvent] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def webhook_id(self) -> str:
+        return self.endpoint.tally_webhook_id if self.endpoint else ""
+
+
+def _endpoint(mapping: Mapping) -> Endpoint | None:
+    return Endpoint.objects.filter(
+        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
+    ).first()
+
+
+def _event_submission_id(payload: Any) -> str:
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        return ""
+    return str(data.get("submissionId") or data.get("responseId") or "")
+
+
+def tally_delivery_log(mapping: Mapping, *, page: int = 1) -> TallyLog:
+    """One page of Tally's delivery log for the mapping's webhook, newest first, each event
+    marked with whether Kickoff has its submission."""
+    endpoint = _endpoint(mapping)
+    result = TallyLog(mapping=mapping, endpoint=endpoint, page=page)
+    if endpoint is None or not endpoint.tally_webhook_id:
+        result.error = "Kickoff has no Tally webhook for this form (enable the mapping first)."
+        return result
+    try:
+        listed = connection_call(
+            mapping.tally_connection,
+            lambda c: c.list_webhook_events(endpoint.tally_webhook_id, page),
+        )
+    except NeedsReconnect as exc:
+        result.error = f"The Tally connection needs reconnecting: {exc.reason}"
+        return result
+    except ApiError as exc:
+        result.error = f"Tally did not give its delivery log: {exc}"
+        return result
+    ids = {_event_submission_id(e.payload) for e in listed.items} - {""}
+    known = set(
+        Submission.objects.filter(form_id=mapping.form_id, submission_id__in=ids).values_list(
+            "submission_id", flat=True
+        )
+    )
+    result.has_more, result.total = listed.has_more, listed.total
+    for e in listed.items:
+        sub = _event_submission_id(e.payload)
+        result.events.append(
+            TallyLogEvent(
+                id=e.id,
+                delivery_status=(e.delivery_status or "").upper(),
+                status_code=e.status_code,
+                retry=e.retry,
+                created_at=e.created_at,
+                submission_id=sub,
+                in_kickoff=sub in known,
+                response=e.response,
+            )
+        )
+    return result
+
+
+def tally_redeliver(mapping: Mapping, event_id: str, user) -> None:
+    """Ask Tally to deliver one logged event to our webhook again (audited). Raises
+    RetryError with a message for staff when it cannot."""
+    endpoint = _endpoint(mapping)
+    if endpoint is None or not endpoint.tally_webhook_id:
+        raise RetryError("Kickoff has no Tally webhook for this form.")
+    try:
+        connection_call(
+            mapping.tally_connection,
+            lambda c: c.redeliver_event(endpoint.tally_webhook_id, event_id),
+        )
+    except NeedsReconnect as exc:
+        raise RetryError(f"The Tally connection needs reconnecting: {exc.reason}") from exc
+    except ApiError as exc:
+        raise RetryError(f"Tally refused to redeliver: {exc}") from exc
+    audit_record(
+        actor=user,
+        action="tally.event_redelivered",
+        obj=mapping,
+        summary=f"Asked Tally to redeliver event {event_id} of {mapping}"[:500],
+        event_id=event_id,
+        webhook_id=endpoint.tally_webhook_id,
+    )

@@ -1,0 +1,105 @@
+"""A staff member watches a delivery fail on the Deliveries page while the sandbox Tallyfy
+is down, and fixes it with Retry once it is back: one run, with its link."""
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from integrations import retries
+from integrations.mappings import mapping_enable
+from integrations.models import Delivery, DeliveryAttempt
+from tests import pipeline_factories as pf
+
+
+@pytest.fixture
+def task_queue(monkeypatch):
+    """The `deliver` task goes to an in-process queue (drained below, like a worker)."""
+    from integrations import tasks
+
+    queue = pf.FakeQueue()
+    monkeypatch.setattr(tasks.deliver, "apply_async", queue.apply_async)
+    return queue
+
+
+@pytest.fixture
+def retry_queue(monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        retries.retry_delivery_task, "apply_async", lambda args=(), **kw: sent.append(args)
+    )
+    return sent
+
+
+@pytest.fixture
+def mapping(sandbox_seeded, live_kickoff, operator, settings):
+    settings.SANDBOX_TALLY_RATE_LIMIT = 0
+    settings.SANDBOX_TALLYFY_RATE_LIMIT = 0
+    # One immediate retry, then (a 5xx leaves the outcome unknown) the pipeline's last
+    # look-ups for the run, then failed: no waiting in a test.
+    settings.DELIVERY_RETRY_SCHEDULE = [0]
+    mapping = pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
+    mapping_enable(mapping, actor=operator)  # registers the signed webhook at the sandbox Tally
+    return mapping
+
+
+def test_a_failed_delivery_is_fixed_with_retry_and_shows_its_run(
+    signed_in_page, live_kickoff, mapping, task_queue, retry_queue, screenshot
+):
+    page, base = signed_in_page, live_kickoff
+    faults = f"{base}/sandbox/tallyfy/control/faults"
+    httpx.post(faults, json={"kind": "500", "count": 20, "scope": "launch"}).raise_for_status()
+    httpx.post(
+        f"{base}/sandbox/tally/control/forms/{pf.SUPPORT_FORM_ID}/submissions",
+        json={
+            "answers": {
+                "Your email": "ria@example.com",
+                "Category": "Bug",
+                "Describe the problem": "The export is broken",
+            },
+            "deliver": True,
+        },
+        timeout=20,
+    ).raise_for_status()
+    task_queue.drain()  # the worker's tries meet Tallyfy's 500s, then it gives up
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+
+    page.goto(f"{base}/deliveries/")
+    row = page.locator(f"#delivery-{delivery.pk}")
+    expect(row.locator(".badge")).to_have_text("Failed")
+    expect(row.locator(".last-error .one-line")).to_be_visible()  # why, in one line
+    expect(page.locator('[data-status="failed"]')).to_contain_text("1")
+    screenshot(page, "deliveries-1-failed")
+
+    httpx.delete(faults).raise_for_status()
+    row.get_by_role("button", name="Retry").click()
+    expect(row.locator(".badge")).to_have_text("Pending")
+    expect(page.locator("#toasts")).to_contain_text("being retried")
+    assert len(retry_queue) == 1
+    for args in retry_queue:  # what the worker does with the retry
+        retries.retry_delivery_task.run(*args)
+
+    expect(row.locator(".badge")).to_have_text("Succeeded", timeout=10_000)  # the row polls
+    link = row.get_by_role("link", name="Open run ↗")
+    expect(link).to_be_visible()
+    screenshot(page, "deliveries-2-retried")
+
+    delivery.refresh_from_db()
+    assert delivery.run_url and link.get_attribute("href") == delivery.run_url
+    attempts = list(DeliveryAttempt.objects.filter(delivery=delivery).order_by("number"))
+    assert attempts[0].trigger == "auto" and attempts[0].response_status == 500
+    assert [(a.trigger, a.outcome) for a in attempts[-1:]] == [("staff", "succeeded")]
+    runs = httpx.get(f"{base}/sandbox/tallyfy/control/runs", timeout=20).json()["data"]
+    assert [r["id"] for r in runs if delivery.marker in (r["summary"] or "")] == [delivery.run_id]
+
+    page.get_by_role(
+        "link", name=delivery.submission.submitted_at.strftime("%Y-%m-%d %H:%M:%S")
+    ).click()
+    expect(page.locator("#attempts li")).to_have_count(len(attempts))
+    expect(page.locator(".run-link")).to_be_visible()
+    expect(page.locator("#attempts")).to_contain_text("Staff retry by olivia")
+    expect(page.locator("#attempts")).to_contain_text("HTTP 500")
+    screenshot(page, "deliveries-3-delivery-page")
+
+    page.goto(delivery.run_url)
+    expect(page.get_by_role("heading", name="Ticket from ria@example.com")).to_be_visible()

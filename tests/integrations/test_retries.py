@@ -1,0 +1,523 @@
+"""Retry, cancel, bulk retry and Tally's delivery log (services; Tallyfy and Tally faked
+with respx)."""
+
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+import respx
+from django.utils import timezone
+
+from integrations import retries
+from integrations.models import (
+    AuditEvent,
+    BulkRetry,
+    Delivery,
+    DeliveryAttempt,
+    MappingVersion,
+)
+from tests import pipeline_factories as pf
+
+TALLYFY = "https://tallyfy.test/api"
+RUNS = f"/api/organizations/{pf.ACME_ID}/runs"
+TALLY = "https://tally.test"
+
+
+@pytest.fixture(autouse=True)
+def vendor_urls(settings):
+    settings.TALLYFY_API_BASE_URL = TALLYFY
+    settings.TALLYFY_APP_BASE_URL = "https://app.tallyfy.test"
+    settings.TALLY_API_BASE_URL = TALLY
+    settings.PUBLIC_BASE_URL = "https://kickoff.test"
+
+
+class Sent:
+    """Stands in for the broker for the retry and bulk tasks."""
+
+    def __init__(self):
+        self.retries, self.steps = [], []
+
+    def run_retries(self):
+        taken, self.retries[:] = list(self.retries), []
+        for args in taken:
+            retries.retry_delivery_task.run(*args)
+        return len(taken)
+
+
+class _CommitAtOnce:
+    """The test runs inside a transaction that never commits: run on_commit work at once."""
+
+    from django.db.transaction import atomic
+
+    atomic = staticmethod(atomic)
+
+    @staticmethod
+    def on_commit(fn, using=None, robust=False):
+        fn()
+
+
+@pytest.fixture
+def sent(monkeypatch, task_queue):
+    queue = Sent()
+    monkeypatch.setattr(retries, "transaction", _CommitAtOnce)
+    monkeypatch.setattr(
+        retries.retry_delivery_task,
+        "apply_async",
+        lambda args=(), **kw: queue.retries.append(args),
+    )
+    monkeypatch.setattr(
+        retries.bulk_retry_step_task,
+        "apply_async",
+        lambda args=(), countdown=None, **kw: queue.steps.append((args[0], countdown)),
+    )
+    return queue
+
+
+@pytest.fixture
+def mapping(db):
+    return pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
+
+
+@pytest.fixture
+def tallyfy():
+    with respx.mock(base_url="https://tallyfy.test", assert_all_called=False) as router:
+        yield router
+
+
+def run_body(run_id="run-1"):
+    return {
+        "data": {
+            "id": run_id,
+            "name": "Ticket",
+            "status": "active",
+            "checklist_id": pf.SUPPORT_TRIAGE_ID,
+            "summary": "",
+            "created_at": timezone.now().isoformat(),
+        }
+    }
+
+
+def failed_delivery(mapping, status=Delivery.Status.FAILED, **changes):
+    """A delivery whose first try ended as `status` (its attempt recorded)."""
+    [d] = pf.ingest(mapping)
+    DeliveryAttempt.objects.create(
+        delivery=d,
+        number=1,
+        mapping_version=d.mapping_version,
+        outcome="failed",
+        finished_at=timezone.now(),
+        response_status=500,
+        error_message="Tallyfy was down",
+    )
+    Delivery.objects.filter(pk=d.pk).update(
+        status=status,
+        attempt_count=1,
+        last_error="Tallyfy was down",
+        last_status_code=500,
+        **changes,
+    )
+    d.refresh_from_db()
+    return d
+
+
+def new_version(mapping, name_template="Fixed {Your email}"):
+    old = mapping.current_version
+    new = MappingVersion.objects.create(
+        mapping=mapping,
+        number=old.number + 1,
+        name_template=name_template,
+        template_fields=old.template_fields,
+        form_questions=old.form_questions,
+    )
+    for rule in old.fields.all():
+        rule.pk, rule.version = None, new
+        rule.save()
+    mapping.current_version = new
+    mapping.save()
+    return new
+
+
+# --- one delivery ------------------------------------------------------------------------
+
+
+def test_retrying_a_failed_delivery_requeues_the_same_delivery_and_audits_it(
+    mapping, sent, operator
+):
+    d = failed_delivery(mapping)
+
+    done = retries.delivery_retry(d, user=operator, use_current_version=False)
+
+    assert done.retry_accepted and done.pk == d.pk
+    assert done.status == Delivery.Status.PENDING
+    assert sent.retries == [(d.pk, "staff", operator.pk, False)]
+    event = AuditEvent.objects.get(action="delivery.retried")
+    assert event.actor == operator and event.object_id == str(d.pk)
+    assert event.data["from_status"] == "failed"
+
+
+def test_a_double_click_retries_once(mapping, sent, operator):
+    d = failed_delivery(mapping)
+
+    first = retries.delivery_retry(d, user=operator, use_current_version=False)
+    second = retries.delivery_retry(d, user=operator, use_current_version=False)
+
+    assert first.retry_accepted and not second.retry_accepted
+    assert len(sent.retries) == 1
+    assert AuditEvent.objects.filter(action="delivery.retried").count() == 1
+
+
+def test_two_workers_running_the_same_retry_launch_one_process(mapping, sent, operator, tallyfy):
+    d = failed_delivery(mapping)
+    route = tallyfy.post(RUNS).respond(201, json=run_body("run-7"))
+    retries.delivery_retry(d, user=operator, use_current_version=False)
+    [args] = sent.retries
+
+    retries.retry_delivery_task.run(*args)
+    retries.retry_delivery_task.run(*args)  # a duplicate of the task (or a second click's)
+
+    assert route.call_count == 1
+    d.refresh_from_db()
+    assert d.status == Delivery.Status.SUCCEEDED and d.run_id == "run-7"
+    assert d.attempts.count() == 2
+
+
+def test_a_retry_appends_an_attempt_and_never_rewrites_the_earlier_one(
+    mapping, sent, operator, tallyfy
+):
+    d = failed_delivery(mapping)
+    before = DeliveryAttempt.objects.filter(delivery=d).values()[0]
+    tallyfy.post(RUNS).respond(201, json=run_body())
+
+    retries.delivery_retry(d, user=operator, use_current_version=False)
+    sent.run_retries()
+
+    first, second = DeliveryAttempt.objects.filter(delivery=d).order_by("number")
+    assert DeliveryAttempt.objects.filter(pk=first.pk).values()[0] == before
+    assert second.number == 2 and second.trigger == "staff" and second.triggered_by == operator
+    assert second.outcome == "succeeded"
+
+
+@pytest.mark.parametrize("status", ["succeeded", "pending", "sending", "retrying"])
+def test_only_failed_held_or_cancelled_deliveries_can_be_retried(mapping, sent, operator, status):
+    d = failed_delivery(mapping, status=status)
+
+    done = retries.delivery_retry(d, user=operator, use_current_version=False)
+
+    assert not done.retry_accepted and done.status == status
+    assert sent.retries == []
+
+
+@pytest.mark.parametrize("status", ["held", "cancelled"])
+def test_held_and_cancelled_deliveries_can_be_retried(mapping, sent, operator, status):
+    d = failed_delivery(mapping, status=status)
+
+    assert retries.delivery_retry(d, user=operator, use_current_version=False).retry_accepted
+
+
+def test_retry_with_the_current_version_launches_with_it_and_keeps_the_old_attempt_on_its_own(
+    mapping, sent, operator, tallyfy
+):
+    d = failed_delivery(mapping)
+    old = d.mapping_version
+    new = new_version(mapping)
+    route = tallyfy.post(RUNS).respond(201, json=run_body("fixed"))
+
+    done = retries.delivery_retry(d, user=operator, use_current_version=True)
+    assert done.mapping_version == new  # whichever worker claims it uses the new version
+    sent.run_retries()
+
+    assert json.loads(route.calls.last.request.content)["name"].startswith("Fixed")
+    first, second = DeliveryAttempt.objects.filter(delivery=d).order_by("number")
+    assert first.mapping_version == old and second.mapping_version == new
+
+
+def test_retry_with_the_original_version_keeps_it(mapping, sent, operator, tallyfy):
+    d = failed_delivery(mapping)
+    old = d.mapping_version
+    new_version(mapping)
+    route = tallyfy.post(RUNS).respond(201, json=run_body())
+
+    retries.delivery_retry(d, user=operator, use_current_version=False)
+    sent.run_retries()
+
+    assert json.loads(route.calls.last.request.content)["name"].startswith("Ticket from")
+    assert Delivery.objects.get(pk=d.pk).mapping_version == old
+
+
+def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operator, settings):
+    from integrations.delivery import deliveries_sweep
+
+    settings.DELIVERY_REQUEUE_SECONDS = 120
+    d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
+    retries.delivery_retry(d, user=operator, use_current_version=False)
+
+    assert d.pk not in _swept(deliveries_sweep)  # its task is on the way
+    Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert d.pk in _swept(deliveries_sweep)
+
+
+def _swept(sweep):
+    from integrations import tasks
+
+    captured = []
+    original = tasks.deliver.apply_async
+    tasks.deliver.apply_async = lambda args=(), **kw: captured.append(args[0])
+    try:
+        sweep()
+    finally:
+        tasks.deliver.apply_async = original
+    return captured
+
+
+# --- cancel the next try -----------------------------------------------------------------
+
+
+def test_cancelling_a_scheduled_retry_stops_it_and_retry_brings_it_back(mapping, sent, operator):
+    from integrations.delivery import delivery_process
+
+    d = failed_delivery(mapping, status=Delivery.Status.RETRYING, next_attempt_at=timezone.now())
+
+    done = retries.delivery_cancel_next(d, user=operator)
+
+    assert done.cancel_accepted and done.status == Delivery.Status.CANCELLED
+    assert done.next_attempt_at is None
+    assert delivery_process(d.pk) is None  # the already-queued automatic try does nothing
+    assert AuditEvent.objects.filter(action="delivery.retry_cancelled").count() == 1
+    assert retries.delivery_retry(done, user=operator, use_current_version=False).retry_accepted
+
+
+def test_cancelling_when_nothing_is_scheduled_changes_nothing(mapping, sent, operator):
+    d = failed_delivery(mapping)
+
+    done = retries.delivery_cancel_next(d, user=operator)
+
+    assert not done.cancel_accepted and done.status == Delivery.Status.FAILED
+    assert not AuditEvent.objects.filter(action="delivery.retry_cancelled").exists()
+
+
+# --- bulk retry --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five_failed_two_succeeded(mapping, sent):
+    failed = [failed_delivery(mapping) for _ in range(5)]
+    ok = [failed_delivery(mapping, status=Delivery.Status.SUCCEEDED) for _ in range(2)]
+    return failed, ok
+
+
+def test_a_bulk_retry_takes_only_the_retryable_matching_deliveries(
+    five_failed_two_succeeded, sent, operator
+):
+    job = retries.bulk_retry_start(
+        Delivery.objects.all(),
+        user=operator,
+        description="all",
+        filters={},
+        use_current_version=False,
+    )
+
+    assert job.total == 5 and job.status == BulkRetry.Status.RUNNING and job.done == 0
+    assert sent.steps == [(job.pk, None)]
+    assert sent.retries == []  # accepting launches nothing
+    assert AuditEvent.objects.get(action="delivery.bulk_retry_started").data["total"] == 5
+
+
+def test_a_bulk_retry_works_in_batches_then_finishes(five_failed_two_succeeded, sent, operator):
+    failed, _ = five_failed_two_succeeded
+    job = retries.bulk_retry_start(
+        Delivery.objects.all(),
+        user=operator,
+        description="all",
+        filters={},
+        use_current_version=False,
+    )
+
+    assert retries.bulk_retry_step(job.pk, batch=2) == 2
+    job.refresh_from_db()
+    assert (job.done, job.retried, job.status) == (2, 2, "running")
+    assert sent.steps[-1] == (job.pk, retries.BULK_TICK_SECONDS)
+    retries.bulk_retry_step(job.pk, batch=2)
+    retries.bulk_retry_step(job.pk, batch=2)
+    job.refresh_from_db()
+
+    assert (job.done, job.retried, job.skipped, job.status) == (5, 5, 0, "done")
+    assert [a[0] for a in sent.retries] == [d.pk for d in failed]
+    assert {a[1] for a in sent.retries} == {"bulk"}
+    sent.run_retries()  # (no Tallyfy here: each try fails again, but once each)
+    assert DeliveryAttempt.objects.filter(trigger="bulk").count() == 5
+
+
+def test_a_bulk_retry_skips_deliveries_fixed_in_the_meantime(
+    five_failed_two_succeeded, sent, operator
+):
+    failed, _ = five_failed_two_succeeded
+    job = retries.bulk_retry_start(
+        Delivery.objects.all(),
+        user=operator,
+        description="all",
+        filters={},
+        use_current_version=False,
+    )
+    retries.delivery_retry(failed[0], user=operator, use_current_version=False)
+
+    retries.bulk_retry_step(job.pk, batch=10)
+
+    job.refresh_from_db()
+    assert (job.retried, job.skipped, job.status) == (4, 1, "done")
+    assert len([a for a in sent.retries if a[0] == failed[0].pk]) == 1
+
+
+def test_a_cancelled_bulk_retry_stops_and_leaves_the_rest_as_they_were(
+    five_failed_two_succeeded, sent, operator
+):
+    failed, _ = five_failed_two_succeeded
+    job = retries.bulk_retry_start(
+        Delivery.objects.all(),
+        user=operator,
+        description="all",
+        filters={},
+        use_current_version=False,
+    )
+    retries.bulk_retry_step(job.pk, batch=2)
+
+    job = retries.bulk_retry_cancel(job, user=operator)
+    assert retries.bulk_retry_step(job.pk, batch=2) == 0
+
+    assert job.status == "cancelled" and job.cancelled_by == operator and job.done == 2
+    assert Delivery.objects.filter(pk__in=[d.pk for d in failed[2:]], status="failed").count() == 3
+    assert AuditEvent.objects.filter(action="delivery.bulk_retry_cancelled").exists()
+
+
+def test_two_copies_of_a_bulk_step_never_take_the_same_batch(
+    five_failed_two_succeeded, sent, operator
+):
+    job = retries.bulk_retry_start(
+        Delivery.objects.all(),
+        user=operator,
+        description="all",
+        filters={},
+        use_current_version=False,
+    )
+    stale = BulkRetry.objects.get(pk=job.pk)
+    retries.bulk_retry_step(job.pk, batch=2)
+    # A second copy that read the job before the first moved the cursor:
+    claimed = BulkRetry.objects.filter(pk=job.pk, cursor=stale.cursor).update(cursor=999)
+    assert claimed == 0
+    assert len(sent.retries) == 2
+
+
+def test_an_empty_bulk_retry_is_done_at_once(mapping, sent, operator):
+    job = retries.bulk_retry_start(
+        Delivery.objects.none(),
+        user=operator,
+        description="nothing",
+        filters={},
+        use_current_version=False,
+    )
+    assert job.total == 0 and job.status == "done" and sent.steps == []
+
+
+def test_recover_since_retries_what_failed_after_the_time(mapping, sent, operator):
+    old = failed_delivery(mapping, created_at=timezone.now() - timedelta(days=3))
+    recent = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
+    failed_delivery(mapping, status=Delivery.Status.SUCCEEDED)
+
+    job = retries.bulk_retry_recover(
+        since=timezone.now() - timedelta(days=1), user=operator, use_current_version=False
+    )
+    retries.bulk_retry_step(job.pk, batch=10)
+
+    assert job.total == 1
+    assert [a[0] for a in sent.retries] == [recent.pk]
+    assert Delivery.objects.get(pk=old.pk).status == "failed"
+
+
+def test_a_bulk_retry_paces_itself_at_the_tallyfy_rate_limit(settings):
+    settings.TALLYFY_RATE_LIMIT = "120/minute"
+    assert retries._batch_size() == 20  # 2 a second, a step every 10 s
+    settings.BULK_RETRY_RATE = 6
+    assert retries._batch_size() == 1
+
+
+def test_a_stale_running_job_is_nudged_once(five_failed_two_succeeded, sent, operator):
+    job = retries.bulk_retry_start(
+        Delivery.objects.all(),
+        user=operator,
+        description="all",
+        filters={},
+        use_current_version=False,
+    )
+    sent.steps.clear()
+    assert not retries.bulk_retry_nudge(job)
+    BulkRetry.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    job.refresh_from_db()
+
+    assert retries.bulk_retry_nudge(job)
+    assert not retries.bulk_retry_nudge(job)  # the same stale read nudges once
+    assert sent.steps == [(job.pk, None)]
+
+
+# --- Tally's side ------------------------------------------------------------------------
+
+
+def event(event_id, status, submission_id, code=None):
+    return {
+        "id": event_id,
+        "webhookId": "wh1",
+        "eventType": "FORM_RESPONSE",
+        "deliveryStatus": status,
+        "statusCode": code,
+        "retry": 0,
+        "createdAt": "2025-03-04T10:15:00.000Z",
+        "payload": pf.envelope(submission_id=submission_id),
+    }
+
+
+def test_tallys_delivery_log_shows_each_event_and_whether_kickoff_has_it(mapping, sent):
+    pf.endpoint_for(mapping, webhook_id="wh1")
+    pf.ingest(mapping, pf.envelope(submission_id="have01"))
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get("/webhooks/wh1/events").respond(
+            200,
+            json={
+                "events": [
+                    event("e1", "SUCCEEDED", "have01", 200),
+                    event("e2", "DROPPED", "lost01", 500),
+                ],
+                "page": 1,
+                "hasMore": False,
+                "totalNumberOfEvents": 2,
+            },
+        )
+        log = retries.tally_delivery_log(mapping)
+
+    assert not log.error
+    assert [(e.id, e.delivery_status, e.in_kickoff) for e in log.events] == [
+        ("e1", "SUCCEEDED", True),
+        ("e2", "DROPPED", False),
+    ]
+
+
+def test_tallys_delivery_log_explains_a_mapping_without_a_webhook(mapping):
+    log = retries.tally_delivery_log(mapping)
+    assert "no Tally webhook" in log.error and log.events == []
+
+
+def test_redeliver_asks_tally_and_is_audited(mapping, operator):
+    pf.endpoint_for(mapping, webhook_id="wh1")
+    with respx.mock(base_url=TALLY) as tally:
+        route = tally.post("/webhooks/wh1/events/e2").respond(200, json={})
+        retries.tally_redeliver(mapping, "e2", operator)
+
+    assert route.call_count == 1
+    assert AuditEvent.objects.get(action="tally.event_redelivered").data["event_id"] == "e2"
+
+
+def test_a_refused_redelivery_says_why(mapping, operator):
+    pf.endpoint_for(mapping, webhook_id="wh1")
+    with respx.mock(base_url=TALLY) as tally:
+        tally.post("/webhooks/wh1/events/e2").mock(side_effect=httpx.ConnectError("down"))
+        with pytest.raises(retries.RetryError, match="Tally"):
+            retries.tally_redeliver(mapping, "e2", operator)
+    assert not AuditEvent.objects.filter(action="tally.event_redelivered").exists()
