@@ -1,8 +1,12 @@
 from django.shortcuts import render
 
-from integrations.models import Connection, Provider
+from integrations.delivery_queries import overview_stats
+from integrations.models import Connection, Mapping, Provider
+from integrations.retries import RETRYABLE
+from integrations.tally_data import format_duration
 
 from .access import staff_required
+from .deliveries_views import IN_FLIGHT
 
 
 @staff_required
@@ -17,8 +21,37 @@ def overview(request):
             "dashboard:connections",
         ),
     ]
+    stats = overview_stats()
+    chart = stats.chart
+    chart_spec = {
+        "kind": "bar",
+        "stacked": True,
+        "labels": chart["labels"],
+        "series": [{"label": d["label"], "data": d["data"]} for d in chart["datasets"]],
+    }
+    steps += [
+        (
+            "Build and enable a mapping",
+            Mapping.objects.filter(status="enabled").exists(),
+            "dashboard:mappings",
+        ),
+    ]
     return render(
         request,
         "dashboard/overview.html",
-        {"connections": connections, "steps": steps},
+        {
+            "connections": connections,
+            "steps": steps,
+            "stats": stats,
+            "chart_spec": chart_spec,
+            "total_24h": sum(stats.totals_24h.values()),
+            "failure_pct": None if stats.failure_rate is None else stats.failure_rate * 100,
+            "queue_lag": format_duration(stats.queue_lag.total_seconds() if stats.queue_lag else 0),
+            "chart_rows": list(
+                zip(chart["labels"], *[d["data"] for d in chart["datasets"]], strict=True)
+            ),
+            "chart_series": [d["label"] for d in chart["datasets"]],
+            "in_flight": IN_FLIGHT,
+            "retryable": RETRYABLE,
+        },
     )

@@ -111,8 +111,8 @@ def test_the_overview_shows_what_is_left_to_set_up(staff_client):
     ConnectionFactory(label="ada@example.com")
     html = staff_client.get("/").content.decode()
     assert "Tally: ada@example.com" in html
-    assert html.count(">Done</span>") == 1  # Tally connected, Tallyfy still to do
-    assert html.count(">To do</span>") == 1
+    assert html.count(">Done</span>") == 1  # Tally connected; Tallyfy and a mapping to do
+    assert html.count(">To do</span>") == 2
 
 
 def _operator_only_paths():
