@@ -1,6 +1,7 @@
 """Full OAuth round trips against the sandbox vendors over real HTTP: Kickoff's own
 Authlib client talks to the sandbox's consent page and token endpoint on a live server."""
 
+import logging
 import re
 from html import unescape
 from urllib.parse import urlsplit
@@ -41,8 +42,9 @@ def tally_sandbox(live_kickoff):
 
 
 def test_connect_tally_over_oauth_then_use_and_refresh_the_token(
-    staff_client, tally_sandbox, live_kickoff
+    staff_client, tally_sandbox, live_kickoff, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     response = connect(staff_client, "tally")
 
     assert "Connected Tally: dana.demo@example.com" in response.content.decode()
@@ -61,6 +63,9 @@ def test_connect_tally_over_oauth_then_use_and_refresh_the_token(
     assert connection.access_token != old_access
     assert connection.refresh_token == old_refresh
     assert connection.status == "active"
+    # Nothing Kickoff logged, at any level, carries a token.
+    for secret in (old_access, old_refresh, connection.access_token):
+        assert secret not in caplog.text
 
 
 def test_denying_consent_in_tally_saves_nothing(staff_client, tally_sandbox):
