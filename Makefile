@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench soak install browsers clean
+.PHONY: run test lint bench bench-tools soak install browsers clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ lint: $(STAMP)
 run: $(STAMP)
 	DEBUG=true PORT=$(PORT) HOST=$(HOST) $(PY) -m config.devstack
 
-bench: $(STAMP)
+# wrk generates the HTTP load for the ingest benchmark (C, so it leaves the CPU to the server).
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+bench: $(STAMP) bench-tools
 	$(PY) -m tests.bench.run
 
 soak: $(STAMP)
