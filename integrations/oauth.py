@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import httpx
 from authlib.common.security import generate_token
+from authlib.deprecate import AuthlibDeprecationWarning
 from django.conf import settings
 
 with warnings.catch_warnings():
     # Authlib prefers the `httpx2` package and warns when it falls back to httpx, which is
-    # the HTTP client this project standardises on.
-    warnings.simplefilter("ignore")
+    # the HTTP client this project standardises on. (Importing authlib.deprecate first
+    # matters: it installs an "always" filter for its warning when first imported.)
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 
 # Token-endpoint errors after which retrying with the same grant cannot succeed: the
