@@ -188,3 +188,13 @@ def test_overview_stats_sum_up_health(mappings, django_assert_max_num_queries):
     assert len(stats.hours) == 24
     chart = stats.chart
     assert sum(chart["datasets"][0]["data"]) == 2 and len(chart["labels"]) == 24
+
+
+def test_counts_under_a_search_match_the_rows_found(mappings):
+    support, other = mappings
+    for i in range(9):
+        make(support, status="failed" if i % 3 else "succeeded", problem="export broken")
+    make(other, status="failed", problem="login slow")
+    filters = q.search_resolved(q.DeliveryFilters(q="export"))
+    counts = {c.status: c.count for c in q.status_counts(filters)}
+    assert counts["failed"] == 6 and counts["succeeded"] == 3 and counts["held"] == 0
