@@ -521,3 +521,38 @@ def test_a_refused_redelivery_says_why(mapping, operator):
         with pytest.raises(retries.RetryError, match="Tally"):
             retries.tally_redeliver(mapping, "e2", operator)
     assert not AuditEvent.objects.filter(action="tally.event_redelivered").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_clicking_retry_at_the_same_moment_queue_it_once(monkeypatch):
+    """Concurrent clicks from two browsers: the conditional UPDATE lets exactly one in."""
+    import threading
+
+    from django.db import connection as db
+
+    queued = []
+    monkeypatch.setattr(
+        retries.retry_delivery_task, "apply_async", lambda args=(), **kw: queued.append(args)
+    )
+    mapping = pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
+    d = failed_delivery(mapping)
+    start, accepted = threading.Barrier(2), []
+
+    def click():
+        try:
+            start.wait()
+            fresh = Delivery.objects.get(pk=d.pk)
+            done = retries.delivery_retry(fresh, user=None, use_current_version=False)
+            accepted.append(done.retry_accepted)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(accepted) == [False, True]
+    assert len(queued) == 1
+    assert AuditEvent.objects.filter(action="delivery.retried").count() == 1
