@@ -23,6 +23,7 @@ from integrations.mappings import (
     FormSide,
     MappingError,
     TemplateSide,
+    engine_rule,
     fetch_form,
     fetch_template,
     mapping_blocking_problems,
@@ -32,6 +33,7 @@ from integrations.mappings import (
     mapping_enable,
     mapping_save_version,
     version_fields,
+    version_rules,
     version_spec,
 )
 from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
@@ -155,7 +157,7 @@ def _rule_forms(data, template: TemplateSide, form: FormSide, version: MappingVe
     return [RuleForm(data, field=f, sources=sources, rule=saved.get(f.id)) for f in ordered]
 
 
-def _row_problems(rule_forms, spec_rules, template, form, name_template) -> dict:
+def _row_problems(spec_rules, template, form, name_template) -> dict:
     spec = engine.MappingSpec(
         checklist_id=template.id,
         name_template=name_template or "x",
@@ -165,20 +167,6 @@ def _row_problems(rule_forms, spec_rules, template, form, name_template) -> dict
     for p in engine.validate_spec(spec, template.fields, form.questions):
         problems.setdefault(p.field_id, []).append(p)
     return problems
-
-
-def _engine_rule(rule) -> engine.FieldRule | None:
-    if rule.source == "none":
-        return None
-    return engine.FieldRule(
-        target_field_id=rule.target_field_id,
-        source=rule.source,
-        source_key=rule.source_key,
-        constant=rule.constant,
-        template=rule.template,
-        option_map=rule.option_map or {},
-        default=rule.default,
-    )
 
 
 def _read_sides(request, mapping):
@@ -240,14 +228,9 @@ def mapping_edit(request, pk: int):
             else:
                 messages.success(request, f"Saved version {new.number}.")
             return redirect("dashboard:mapping_detail", pk=mapping.pk)
-    else:
-        for f in rule_forms:
-            f.is_valid() if f.is_bound else None
     if version is not None or request.method == "POST":
-        rules = [_engine_rule(r) for r in (version.fields.all() if version else [])]
-        problems = _row_problems(
-            rule_forms, [r for r in rules if r], template, form_side, initial["name_template"]
-        )
+        rules = version_rules(version) if version else ()
+        problems = _row_problems(rules, template, form_side, initial["name_template"])
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
     placeholders = [(s.key, s.label) for s in form_side.sources]
     return render(
@@ -277,7 +260,7 @@ def mapping_edit_row(request, pk: int, field_id: str):
     rule_form = RuleForm(request.POST, field=field, sources=form_side.sources)
     problems = []
     if rule_form.is_valid():
-        rule = _engine_rule(rule_form.rule())
+        rule = engine_rule(rule_form.rule())
         spec = engine.MappingSpec(
             checklist_id=template.id, name_template="x", rules=(rule,) if rule else ()
         )

@@ -211,17 +211,13 @@ def refresh_expiring_connections() -> int:
     for connection in due:
         try:
             before = connection.access_token
-            row = _refresh_early(connection)
+            # Inside the sweep's wider margin: treat the current token as stale; the lease
+            # and compare still prevent a double refresh.
+            row = connection_refresh(connection, stale_access_token=connection.access_token)
             refreshed += row.access_token != before
         except (NeedsReconnect, ApiError) as exc:
             log.warning("could not refresh connection %s: %s", connection.pk, exc)
     return refreshed
-
-
-def _refresh_early(connection: Connection) -> Connection:
-    # The sweep refreshes anything inside its wider margin: pretend the current token is
-    # stale, and the lock-and-compare still prevents a double refresh.
-    return connection_refresh(connection, stale_access_token=connection.access_token)
 
 
 def _mark_needs_reconnect(connection: Connection, reason: str) -> None:

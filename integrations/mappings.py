@@ -72,20 +72,23 @@ def version_fields(version: MappingVersion) -> list[KickoffField]:
     return [parse_field(f) for f in version.template_fields]
 
 
-def version_rules(version: MappingVersion) -> tuple[engine.FieldRule, ...]:
-    return tuple(
-        engine.FieldRule(
-            target_field_id=r.target_field_id,
-            source=r.source if r.source != FieldMapping.Source.NONE else "constant",
-            source_key=r.source_key,
-            constant=r.constant,
-            template=r.template,
-            option_map=dict(r.option_map or {}),
-            default=r.default,
-        )
-        for r in version.fields.all()
-        if r.source != FieldMapping.Source.NONE
+def engine_rule(rule: FieldMapping | RuleInput) -> engine.FieldRule | None:
+    """The engine's rule for a saved row or a builder row; None when left empty."""
+    if rule.source == FieldMapping.Source.NONE:
+        return None
+    return engine.FieldRule(
+        target_field_id=rule.target_field_id,
+        source=rule.source,
+        source_key=rule.source_key,
+        constant=rule.constant,
+        template=rule.template,
+        option_map=dict(rule.option_map or {}),
+        default=rule.default,
     )
+
+
+def version_rules(version: MappingVersion) -> tuple[engine.FieldRule, ...]:
+    return tuple(r for r in map(engine_rule, version.fields.all()) if r is not None)
 
 
 def version_spec(version: MappingVersion, *, marker: str = "") -> engine.MappingSpec:
