@@ -1,7 +1,7 @@
 """`make run`: migrate, create a demo staff user, seed the sandbox, then run web + worker +
-beat in the foreground on the embedded defaults until Ctrl-C.
+dispatcher + beat in the foreground on the embedded defaults until Ctrl-C.
 
-Development only (DEBUG is forced on by the Makefile); production runs the three
+Development only (DEBUG is forced on by the Makefile); production runs the four
 processes under a supervisor, see README.
 """
 
@@ -48,6 +48,7 @@ def main() -> int:
     commands = {
         "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", "2"],
+        "dispatcher": [python, "manage.py", "dispatch_deliveries"],
         "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "INFO"],
     }
     procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
@@ -56,7 +57,7 @@ def main() -> int:
         f"\n  Kickoff is starting at {url}/\n"
         f"  Sign in as {DEMO_USER} / {DEMO_PASSWORD}\n"
         f"  Sandbox vendors: {url}/sandbox/\n"
-        "  Ctrl-C stops web, worker and beat.\n",
+        "  Ctrl-C stops web, worker, dispatcher and beat.\n",
         flush=True,
     )
     try:

@@ -145,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", _env("int", "CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", _bool("CONN_HEALTH_CHECKS", False))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -----------------------------------------------------------------------------
@@ -280,6 +280,10 @@ DELIVERY_RETRY_SCHEDULE = [
 # sweep hands it to another worker.
 DELIVERY_LEASE_SECONDS = _env("float", "DELIVERY_LEASE_SECONDS", default=90.0)
 DELIVERY_REQUEUE_SECONDS = _env("float", "DELIVERY_REQUEUE_SECONDS", default=120.0)
+# Most delivery ids per message the outbox dispatcher publishes (integrations/outbox.py).
+DELIVERY_DISPATCH_BATCH = _env("int", "DELIVERY_DISPATCH_BATCH", default=20)
+if DELIVERY_DISPATCH_BATCH < 1:
+    raise ImproperlyConfigured("DELIVERY_DISPATCH_BATCH must be at least 1")
 # Bearer token for GET /metrics (Prometheus); empty means /metrics answers 404.
 METRICS_TOKEN = _env("str", "METRICS_TOKEN", default="")
 

@@ -1,12 +1,17 @@
 """Celery tasks: thin wrappers that call a service (tasks are just another interface)."""
 
+import logging
+
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from . import (
     connections,
     delivery,
     retries,  # noqa: F401  (defines the staff-retry and bulk-retry tasks)
 )
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="integrations.refresh_expiring_tokens")
@@ -23,6 +28,23 @@ def deliver(delivery_id: int) -> None:
     message back; the delivery's lease and `outcome_unknown` make the re-run safe.
     """
     delivery.delivery_process_queued(delivery_id)
+
+
+@shared_task(name="integrations.deliver_many", ignore_result=True)
+def deliver_many(delivery_ids: list[int]) -> None:
+    """`deliver` for each id in turn: how the outbox dispatcher sends new deliveries.
+
+    Redelivered whole if the worker dies; the ids already done are no-ops (claimed).
+    One delivery's unexpected error does not hold back the others (each one's state is
+    in its row; the sweep picks up what is left).
+    """
+    for pk in delivery_ids:
+        try:
+            delivery.delivery_process_queued(pk)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:
+            log.exception("delivery %s: unexpected error", pk, extra={"delivery_id": pk})
 
 
 @shared_task(name="integrations.sweep_deliveries", ignore_result=True)

@@ -18,6 +18,16 @@ def no_client_throttle():
     set_throttle(None)
 
 
+@pytest.fixture(autouse=True)
+def fresh_endpoint_cache():
+    """The receiver caches endpoints per process; each test starts without them."""
+    from integrations.receiver import endpoint_cache
+
+    endpoint_cache.clear()
+    yield
+    endpoint_cache.clear()
+
+
 @pytest.fixture
 def operator(db):
     """A staff member who runs Kickoff day to day (the Operators role)."""
@@ -99,13 +109,10 @@ def sandbox_seeded(live_kickoff):
 
 @pytest.fixture
 def task_queue(monkeypatch):
-    """The `deliver` task goes to an in-process queue instead of the broker."""
-    from integrations import tasks
+    """The delivery tasks go to an in-process queue instead of the broker."""
     from tests import pipeline_factories as pf
 
-    queue = pf.FakeQueue()
-    monkeypatch.setattr(tasks.deliver, "apply_async", queue.apply_async)
-    return queue
+    return pf.FakeQueue().install(monkeypatch)
 
 
 @pytest.fixture

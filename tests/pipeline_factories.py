@@ -275,14 +275,26 @@ def signed_headers(secret: str, body: bytes) -> dict[str, str]:
 
 @dataclass
 class FakeQueue:
-    """Stands in for the broker: records `deliver` tasks; `drain()` runs them like a worker."""
+    """Stands in for the broker: records `deliver` and `deliver_many` tasks (one entry per
+    delivery id); `drain()` dispatches the outbox and runs them like a worker."""
 
     sent: list[tuple[int, float | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def install(self, monkeypatch) -> FakeQueue:
+        from integrations import tasks
+
+        monkeypatch.setattr(tasks.deliver, "apply_async", self.apply_async)
+        monkeypatch.setattr(tasks.deliver_many, "apply_async", self.apply_async_many)
+        return self
+
     def apply_async(self, args=(), kwargs=None, countdown=None, **options):
         with self.lock:
             self.sent.append((args[0], countdown))
+
+    def apply_async_many(self, args=(), kwargs=None, countdown=None, **options):
+        with self.lock:
+            self.sent.extend((pk, countdown) for pk in args[0])
 
     @property
     def ids(self) -> list[int]:
@@ -294,11 +306,14 @@ class FakeQueue:
         return taken
 
     def drain(self, *, rounds: int = 20, include_delayed: bool = True) -> int:
-        """Run queued tasks (and those they enqueue) until none is left; returns how many."""
+        """Dispatch the outbox, then run queued tasks (and those they enqueue) until none
+        is left; returns how many ran."""
         from integrations.delivery import delivery_process_queued
+        from integrations.outbox import deliveries_dispatch
 
         ran = 0
         for _ in range(rounds):
+            deliveries_dispatch()
             batch = [pk for pk, countdown in self.take() if include_delayed or not countdown]
             if not batch:
                 break

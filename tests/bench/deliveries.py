@@ -135,14 +135,14 @@ def _seed_postgres(n: int, tally_id: int, mappings) -> None:
         )
         c.execute(f"""
             INSERT INTO integrations_submission (tally_connection_id, event_id, form_id,
-              submission_id, respondent_id, form_name, raw_body, payload, headers, search_text,
+              submission_id, respondent_id, form_name, raw_body, headers, search_text,
               source, submitted_at, received_at)
             SELECT {tally_id}, 'ev' || g, 'F' || (g % {MAPPINGS}), 's' || to_hex(g),
               'r' || (g % 200000), 'Form ' || (g % {MAPPINGS}),
-              convert_to('{{"eventId":"ev' || g || '","eventType":"FORM_RESPONSE"}}', 'UTF8'),
-              jsonb_build_object('eventId', 'ev' || g, 'data', jsonb_build_object('fields',
-                jsonb_build_array(jsonb_build_object('key', 'question_a', 'label', 'Email',
-                  'type', 'INPUT_EMAIL', 'value', 'user' || g || '@example.com')))),
+              convert_to(jsonb_build_object('eventId', 'ev' || g, 'eventType', 'FORM_RESPONSE',
+                'data', jsonb_build_object('fields', jsonb_build_array(jsonb_build_object(
+                  'key', 'question_a', 'label', 'Email', 'type', 'INPUT_EMAIL',
+                  'value', 'user' || g || '@example.com'))))::text, 'UTF8'),
               '{{}}'::jsonb,
               'user' || g || '@example.com · ' || ({words})[1 + g % {len(WORDS)}] || ' problem '
                 || ({words})[1 + (g / 7) % {len(WORDS)}] || ' · ' || md5(g::text),
@@ -215,8 +215,7 @@ def _seed_sqlite(n: int, tally, mappings) -> None:
                     submission_id=f"s{g:08x}",
                     respondent_id=f"r{g % 200000}",
                     form_name=f"Form {g % MAPPINGS}",
-                    raw_body=b'{"eventId":"x"}',
-                    payload={"data": {"fields": []}},
+                    raw_body=b'{"eventId":"x","data":{"fields":[]}}',
                     search_text=f"user{g}@example.com · {WORDS[g % len(WORDS)]} problem",
                     submitted_at=now - timedelta(seconds=30 * g),
                     received_at=now - timedelta(seconds=30 * g),

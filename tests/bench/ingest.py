@@ -1,7 +1,8 @@
 """Signed-webhook ingest vs a trivial view, p99 at 200 req/s, and webhook → run latency.
 
 One run on this machine, loopback only: a fresh PostgreSQL database, gunicorn (4 sync
-workers) serving Kickoff and its sandbox, a Celery worker on Redis for the end-to-end part.
+workers) serving Kickoff and its sandbox, the outbox dispatcher publishing to Redis
+throughout, a Celery worker for the end-to-end part.
 Throughput uses wrk (apt package `wrk`) with pre-signed, all-distinct bodies, so every
 request takes the real insert path (no duplicates); the fixed-rate and end-to-end parts
 use an open-loop Python sender (latency counted from the scheduled send time).
@@ -11,6 +12,7 @@ use an open-loop Python sender (latency counted from the scheduled send time).
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -134,14 +136,35 @@ def open_loop(url: str, items: list[tuple[str, bytes, str]], rate: float) -> tup
         with lock:
             results.append((sid, scheduled, time.time() - scheduled, status))
 
-    start = time.time() + 0.5
     with ThreadPoolExecutor(max_workers=32) as pool:
+        # Every sender thread opens its connection before the clock starts.
+        ready = threading.Barrier(33)
+
+        def warm():
+            client().get(url.split("/hooks/")[0] + "/healthz")
+            ready.wait()
+
+        for _ in range(32):
+            pool.submit(warm)
+        ready.wait()
+        start = time.time() + 0.2
         for i, (sid, body, sig) in enumerate(items):
             pool.submit(send, sid, body, sig, start + i / rate)
     counts: dict[int, int] = {}
     for r in results:
         counts[r[3]] = counts.get(r[3], 0) + 1
     return results, counts
+
+
+def settle(Delivery) -> None:
+    """Wait until the dispatcher has published the previous phase's backlog: its work
+    belongs to that phase, not to the next one's latency."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if not Delivery.objects.filter(status="pending", next_attempt_at__isnull=True).exists():
+            break
+        time.sleep(0.2)
+    time.sleep(1)
 
 
 def child() -> None:
@@ -153,9 +176,12 @@ def child() -> None:
     stack.setup_django(env)
     logs = Path(tempfile.mkdtemp(prefix="kickoff-bench-"))
     web = stack.gunicorn(env, port, GUNICORN_WORKERS, logs / "gunicorn.log")
-    worker = None
+    worker = dispatcher = None
     try:
         _mapping, endpoint = stack.enabled_support_mapping()
+        # The dispatcher publishes what the receiver commits: part of ingest, so it runs
+        # (and takes its share of the CPU) during every phase.
+        dispatcher = stack.dispatcher(env, logs / "dispatcher.log")
         base = f"http://127.0.0.1:{port}"
         hook = f"/hooks/tally/{endpoint.key}/"
         print(
@@ -191,18 +217,24 @@ def child() -> None:
         print(f"ingest / trivial throughput: {ratio:.0%}  (target ≥ {TARGETS['ratio']:.0%})")
 
         fixed = signed_bodies(endpoint.signing_secret, FIXED_RATE * FIXED_SECONDS, "f")
+        settle(Delivery)
         results, counts = open_loop(f"{base}{hook}", fixed, FIXED_RATE)
         lat = [r[2] * 1000 for r in results]
+        slow = collections.Counter(
+            int(r[1] - results[0][1]) for r in results if r[2] * 1000 > TARGETS["p99_ms"]
+        )
         p50, p99 = stack.percentile(lat, 50), stack.percentile(lat, 99)
         print(
             f"fixed {FIXED_RATE} req/s for {FIXED_SECONDS}s: p50 {p50:.2f} ms  p99 {p99:.2f} ms"
             f"  max {max(lat):.1f} ms  statuses {counts}  (target p99 ≤ {TARGETS['p99_ms']:.0f} ms)"
         )
+        print(f"  requests over {TARGETS['p99_ms']:.0f} ms by second of the run: {dict(slow)}")
 
         # End to end: webhook → run created in the sandbox Tallyfy, at a steady rate.
         # The throughput phases left thousands of tasks queued: start the worker on an
         # empty queue so it measures latency, not a backlog.
         Delivery.objects.filter(status=Delivery.Status.PENDING).update(status="cancelled")
+        time.sleep(1)  # let a publish in flight land before the queue is emptied
         import redis
 
         redis.Redis.from_url(stack.REDIS).flushdb()
@@ -246,8 +278,9 @@ def child() -> None:
         }
         print("summary " + json.dumps(summary))
     finally:
-        if worker:
-            worker.stop()
+        for proc in (worker, dispatcher):
+            if proc:
+                proc.stop()
         web.stop()
 
 

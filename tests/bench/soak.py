@@ -3,7 +3,8 @@
 gunicorn (Kickoff + sandbox) on a fresh PostgreSQL database, Celery workers on Redis, and:
 10% of webhook events redelivered by Tally (duplicates), 5% forged deliveries with a bad
 signature, the sandbox Tallyfy answering 500 to ~30% of launches plus bursts of 429 and a
-few dropped connections after the run was made, and the worker SIGKILLed twice. The sweep
+few dropped connections after the run was made, the worker SIGKILLed twice and the
+outbox dispatcher once. The sweep
 runs every 2 s (what beat does every minute), reconcile once at the end.
 
 Then it checks: exactly one run per distinct valid submission, no run without a delivery,
@@ -58,6 +59,7 @@ def child(count: int, senders: int) -> int:
     base = f"http://127.0.0.1:{port}"
     sandbox = f"http://127.0.0.1:{vendor_port}"
     workers = [stack.celery_worker(env, 2, logs / "worker-0.log", "soak-0")]
+    dispatchers = [stack.dispatcher(env, logs / "dispatcher-0.log")]
     rng = random.Random(20261121)
     stop = threading.Event()
     started = time.time()
@@ -186,10 +188,19 @@ def child(count: int, senders: int) -> int:
                             env, 2, logs / f"worker-{len(workers)}.log", f"soak-{len(workers)}"
                         )
                     )
+                if n == count // 2:
+                    # SIGKILL the outbox dispatcher too: what it had claimed but not yet
+                    # published is the sweep's to send.
+                    dispatchers[-1].kill()
+                    kills.append(time.time() - started)
+                    dispatchers.append(
+                        stack.dispatcher(env, logs / f"dispatcher-{len(dispatchers)}.log")
+                    )
         sent_done = time.time() - started
         print(
             f"sent {count} in {sent_done:.0f}s; workers killed at "
-            f"{', '.join(f'{k:.0f}s' for k in kills)}",
+            f"{', '.join(f'{k:.0f}s' for k in (kills[0], kills[2]))}, "
+            f"dispatcher killed at {kills[1]:.0f}s",
             flush=True,
         )
 
@@ -294,7 +305,7 @@ def child(count: int, senders: int) -> int:
         return 0
     finally:
         stop.set()
-        for w in workers:
+        for w in [*workers, *dispatchers]:
             w.stop()
         web.stop()
         vendor.stop()

@@ -1,5 +1,6 @@
 """A real Kickoff stack on loopback for benchmarks and the soak: a fresh PostgreSQL
-database, gunicorn serving Kickoff and its sandbox, Celery workers on Redis.
+database, gunicorn serving Kickoff and its sandbox, the outbox dispatcher, Celery workers
+on Redis.
 
 Used by `tests.bench.ingest` and `tests.bench.soak`; nothing here runs in the test suite.
 Processes are started in their own sessions and stopped by process group.
@@ -173,6 +174,15 @@ def celery_worker(env: dict[str, str], concurrency: int, log: Path, name: str) -
     time.sleep(3)  # -l warning prints no "ready"; give it time to connect
     if proc.proc.poll() is not None:
         raise RuntimeError(f"worker exited:\n{log.read_text()[-2000:]}")
+    return proc
+
+
+def dispatcher(env: dict[str, str], log: Path) -> Proc:
+    """The outbox dispatcher (`manage.py dispatch_deliveries`)."""
+    proc = Proc(
+        [sys.executable, "manage.py", "dispatch_deliveries"], {**env, "LOG_LEVEL": "INFO"}, log
+    )
+    proc.wait_log("dispatcher started")
     return proc
 
 

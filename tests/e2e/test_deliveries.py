@@ -12,16 +12,6 @@ from tests import pipeline_factories as pf
 
 
 @pytest.fixture
-def task_queue(monkeypatch):
-    """The `deliver` task goes to an in-process queue (drained below, like a worker)."""
-    from integrations import tasks
-
-    queue = pf.FakeQueue()
-    monkeypatch.setattr(tasks.deliver, "apply_async", queue.apply_async)
-    return queue
-
-
-@pytest.fixture
 def retry_queue(monkeypatch):
     sent = []
     monkeypatch.setattr(

@@ -13,15 +13,6 @@ ONBOARDING = "client-onboarding"
 
 
 @pytest.fixture
-def task_queue(monkeypatch):
-    from integrations import tasks
-
-    queue = pf.FakeQueue()
-    monkeypatch.setattr(tasks.deliver, "apply_async", queue.apply_async)
-    return queue
-
-
-@pytest.fixture
 def enabled_mapping(sandbox_seeded, live_kickoff, settings):
     operator = None
     settings.SANDBOX_TALLY_RATE_LIMIT = 0

@@ -1,5 +1,6 @@
-"""A real Celery worker (prefork, on the test's broker and database) is SIGKILLed while
-its launch hangs in the sandbox Tallyfy; the delivery still makes one run, not two."""
+"""A real Celery worker (prefork, on the test's broker and database), fed by a real outbox
+dispatcher (`manage.py dispatch_deliveries`), is SIGKILLed while its launch hangs in the
+sandbox Tallyfy; the delivery still makes one run, not two."""
 
 import os
 import signal
@@ -50,36 +51,38 @@ def worker_env(live_kickoff, settings):
     }
 
 
+WORKER = [
+    "-m",
+    "celery",
+    "-A",
+    "config",
+    "worker",
+    "-P",
+    "prefork",
+    "-c",
+    "1",
+    "-l",
+    "info",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+]
+DISPATCHER = ["manage.py", "dispatch_deliveries"]
+
+
 class Worker:
-    def __init__(self, env, log: Path):
+    def __init__(self, env, log: Path, args: list[str] | None = None, ready: str = "ready"):
         self.log = log
+        args = args or [*WORKER, "-n", f"kill-test-{os.getpid()}-{time.time_ns()}@%h"]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-P",
-                "prefork",
-                "-c",
-                "1",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"kill-test-{os.getpid()}-{time.time_ns()}@%h",
-            ],
+            [sys.executable, *args],
             cwd=ROOT,
             env=env,
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_for("ready", 40)
+        self.wait_for(ready, 40)
 
     def wait_for(self, text, timeout):
         deadline = time.monotonic() + timeout
@@ -116,16 +119,21 @@ class Worker:
 
 @pytest.fixture
 def start_worker(worker_env, tmp_path):
+    """Starts a worker; the first call also starts the outbox dispatcher."""
     started = []
 
     def start():
+        if not started:
+            env = {**worker_env, "LOG_LEVEL": "INFO"}
+            log = tmp_path / "dispatcher.log"
+            started.append(Worker(env, log, DISPATCHER, ready="dispatcher started"))
         worker = Worker(worker_env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         return worker
 
     yield start
-    for worker in started:
-        worker.stop()
+    for process in started:
+        process.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""POST /hooks/tally/<key>/: verify, parse, store once, fan out, enqueue after commit."""
+"""POST /hooks/tally/<key>/: verify, parse, store once, fan out into the outbox."""
 
 import json
 import threading
@@ -9,6 +9,7 @@ from django.db import connection as db_connection
 from django.test import Client
 
 from integrations.models import Delivery, Endpoint, Mapping, Submission
+from integrations.outbox import deliveries_dispatch
 from tests import pipeline_factories as pf
 
 pytestmark = pytest.mark.usefixtures("clean_cache")
@@ -44,13 +45,15 @@ def nothing_stored():
     return Submission.objects.count() == 0 and Delivery.objects.count() == 0
 
 
-def test_it_stores_a_signed_submission_verbatim_and_queues_its_delivery(
+def test_it_stores_a_signed_submission_verbatim_and_its_delivery_goes_out_once(
     client, endpoint, mapping, task_queue, django_capture_on_commit_callbacks
 ):
     data = pf.envelope(submission_id="sub001", event_id="evt-001")
     body = pf.body_of(data)
     with respx.mock(assert_all_called=False), django_capture_on_commit_callbacks(execute=True):
         response = post(client, endpoint, body=body, headers={"User-Agent": "Tally Webhooks"})
+    # The receiver itself publishes nothing: the row is the outbox.
+    assert task_queue.ids == []
 
     assert response.status_code == 200
     assert response.json() == {"status": "stored", "deliveries": 1}
@@ -69,16 +72,13 @@ def test_it_stores_a_signed_submission_verbatim_and_queues_its_delivery(
     # Option ids resolved to their text, for the search box.
     assert "ria@example.com" in sub.search_text and "Bug" in sub.search_text
     delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.status == Delivery.Status.PENDING and delivery.next_attempt_at is None
     assert delivery.mapping == mapping and delivery.mapping_version == mapping.current_version
+    assert delivery.attempt_count == 0 and not delivery.outcome_unknown and delivery.run_id == ""
+
+    assert deliveries_dispatch() == 1
+    assert deliveries_dispatch() == 0
     assert task_queue.ids == [delivery.pk]
-
-
-def test_it_does_not_enqueue_before_the_transaction_commits(client, endpoint, task_queue):
-    # Without running on_commit callbacks the task must not have been sent.
-    assert post(client, endpoint).status_code == 200
-    assert Delivery.objects.count() == 1
-    assert task_queue.ids == []
 
 
 def test_one_submission_fans_out_to_every_enabled_mapping_of_the_form(
@@ -99,10 +99,14 @@ def test_one_submission_fans_out_to_every_enabled_mapping_of_the_form(
         name="Other form",
         form_id="nGz7Qe",
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert post(client, endpoint).json() == {"status": "stored", "deliveries": 2}
+    assert post(client, endpoint).json() == {"status": "stored", "deliveries": 2}
 
     assert set(Delivery.objects.values_list("mapping_id", flat=True)) == {mapping.pk, second.pk}
+    assert {d.mapping_version_id for d in Delivery.objects.all()} == {
+        mapping.current_version_id,
+        second.current_version_id,
+    }
+    deliveries_dispatch()
     assert sorted(task_queue.ids) == sorted(Delivery.objects.values_list("pk", flat=True))
 
 
@@ -279,7 +283,50 @@ def test_concurrent_copies_of_one_event_store_one_submission(task_queue):
 
     assert results == [200] * 6
     assert Submission.objects.count() == 1 and Delivery.objects.count() == 1
+    deliveries_dispatch()
     assert len(task_queue.ids) == 1
+
+
+def test_a_secret_changed_since_it_was_cached_is_checked_against_the_database(client, endpoint):
+    assert post(client, endpoint).status_code == 200  # the endpoint is now cached
+    endpoint.signing_secret = "whsec-rotated"
+    endpoint.save()
+
+    response = post(client, endpoint, pf.envelope(submission_id="after-rotation"))
+
+    assert response.status_code == 200 and response.json()["status"] == "stored"
+    assert post(client, endpoint, secret="whsec-receiver-test").status_code == 401
+    assert Endpoint.objects.get().signature_failures == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked at commit
+def test_an_endpoint_deleted_since_it_was_cached_is_a_404_and_stores_nothing(client, endpoint):
+    assert post(client, endpoint).status_code == 200  # cached
+    Submission.objects.all().delete()
+    key, secret = endpoint.key, endpoint.signing_secret
+    endpoint.delete()
+
+    body = pf.body_of(pf.envelope(submission_id="after-delete"))
+    response = client.post(
+        f"/hooks/tally/{key}/",
+        data=body,
+        content_type="application/json",
+        headers={"Tally-Signature": pf.signed_headers(secret, body)["Tally-Signature"]},
+    )
+
+    assert response.status_code == 404
+    assert nothing_stored()
+
+
+def test_a_duplicate_never_adds_a_delivery_for_a_mapping_enabled_since(client, endpoint, mapping):
+    data = pf.envelope(submission_id="first-seen")
+    assert post(client, endpoint, data).json()["deliveries"] == 1
+    pf.support_mapping(
+        tally=mapping.tally_connection, tallyfy=mapping.tallyfy_connection, name="Later"
+    )
+
+    assert post(client, endpoint, data).json() == {"status": "duplicate"}
+    assert Delivery.objects.count() == 1
 
 
 # --- /metrics -------------------------------------------------------------------------------
