@@ -66,7 +66,7 @@ DEFAULT_RETRY_SCHEDULE = (30, 120, 600, 1800, 7200, 21600, 43200)
 #: (60 s), so a live worker never outlives its lease; a dead one's lease simply runs out.
 DEFAULT_LEASE_SECONDS = 90
 #: A pending delivery whose task has not started this long after it was enqueued is
-#: enqueued again by the sweep (broker lost it, or the enqueue after commit failed).
+#: enqueued again by the sweep (broker lost it, or the publish failed).
 DEFAULT_REQUEUE_SECONDS = 120
 #: Retries due sooner than this get a Celery countdown as well as the sweep.
 ETA_MAX_SECONDS = 300
@@ -101,7 +101,7 @@ def _log_extra(delivery: Delivery, **more: Any) -> dict[str, Any]:
 def deliveries_enqueue(ids: Iterable[int], *, countdown: float | None = None) -> int:
     """Send one `deliver` task per id; never raises (the sweep re-sends what got lost).
 
-    No publish retries: the receiver calls this after commit and must not wait on a sick
+    No publish retries: callers (retries, resumes, the sweep) must not wait on a sick
     broker; the durable rows are the outbox.
     """
     from .tasks import deliver

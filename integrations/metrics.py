@@ -1,7 +1,8 @@
 """`GET /metrics`: Prometheus text format, behind a bearer token (`METRICS_TOKEN`).
 
 Durable figures come from the database at scrape time (received submissions, deliveries
-by status, attempts by outcome, attempt latency, queue lag), so every web process answers
+by status, attempts by outcome, attempt latency, queue lag, outbox age), so every web
+process answers
 the same. What is never stored (requests rejected before anything is written) is counted
 in the shared cache (Redis in production). No token configured → 404: the page does not
 exist until an operator decides who may read it.
@@ -156,6 +157,16 @@ def render() -> str:
         "gauge",
         "Age of the oldest delivery waiting to be tried (pending, or retrying and due).",
         [({}, round(lag, 3))],
+    )
+    # Never published: more than a second or two means no dispatcher is running.
+    oldest_unsent = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__isnull=True
+    ).aggregate(t=Min("created_at"))["t"]
+    metric(
+        "kickoff_outbox_oldest_unsent_seconds",
+        "gauge",
+        "Age of the oldest new delivery the dispatcher has not yet sent to the broker.",
+        [({}, round((now - oldest_unsent).total_seconds(), 3) if oldest_unsent else 0.0)],
     )
     return "\n".join(lines) + "\n"
 

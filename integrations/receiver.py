@@ -3,8 +3,9 @@ with reconcile.
 
 Tally waits 10 s at most and retries a failure five times over a day
 (shared/API-NOTES.md), so the receiver does only what makes the submission durable:
-verify, parse, store the Submission and its Delivery rows in one transaction, and enqueue
-after commit. It never calls Tallyfy. Order of checks (each answers before the next runs):
+verify, parse, and store the Submission and its Delivery rows in one transaction. It never
+calls Tallyfy and never waits on the broker: the new rows are the outbox that
+`integrations.outbox` publishes. Order of checks (each answers before the next runs):
 
     body > 1 MiB → 413 · unknown key → 404 · missing/wrong signature → 401 (counted)
     · not JSON / not an envelope → 400 with the reason · other eventType → 200, ignored
@@ -194,7 +195,7 @@ def submission_ingest(
     A duplicate (same eventId, or same form + submission from another webhook or a
     redelivery) stores nothing and creates no delivery. Safe under concurrency: the
     unique constraints decide, not a prior SELECT. New deliveries are `pending` with no
-    send time: the outbox the dispatcher drains (`integrations.dispatch`).
+    send time: the outbox the dispatcher drains (`integrations.outbox`).
     """
     global _insert
     if _insert is None:

@@ -1,6 +1,7 @@
 """POST /hooks/tally/<key>/: verify, parse, store once, fan out into the outbox."""
 
 import json
+import re
 import threading
 
 import pytest
@@ -50,10 +51,10 @@ def test_it_stores_a_signed_submission_verbatim_and_its_delivery_goes_out_once(
 ):
     data = pf.envelope(submission_id="sub001", event_id="evt-001")
     body = pf.body_of(data)
+    # Even with commit callbacks run, the receiver itself publishes nothing.
     with respx.mock(assert_all_called=False), django_capture_on_commit_callbacks(execute=True):
         response = post(client, endpoint, body=body, headers={"User-Agent": "Tally Webhooks"})
-    # The receiver itself publishes nothing: the row is the outbox.
-    assert task_queue.ids == []
+    assert task_queue.ids == []  # the row is the outbox
 
     assert response.status_code == 200
     assert response.json() == {"status": "stored", "deliveries": 1}
@@ -82,7 +83,7 @@ def test_it_stores_a_signed_submission_verbatim_and_its_delivery_goes_out_once(
 
 
 def test_one_submission_fans_out_to_every_enabled_mapping_of_the_form(
-    client, endpoint, mapping, task_queue, django_capture_on_commit_callbacks
+    client, endpoint, mapping, task_queue
 ):
     second = pf.support_mapping(
         tally=mapping.tally_connection, tallyfy=mapping.tallyfy_connection, name="Second"
@@ -343,7 +344,7 @@ def test_metrics_need_the_bearer_token(client, db, settings):
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
-def test_metrics_report_received_rejected_and_deliveries(client, endpoint, settings):
+def test_metrics_report_received_rejected_and_deliveries(client, endpoint, settings, task_queue):
     settings.METRICS_TOKEN = "metrics-token-123"
     post(client, endpoint)
     post(client, endpoint, secret="wrong")
@@ -360,4 +361,10 @@ def test_metrics_report_received_rejected_and_deliveries(client, endpoint, setti
     assert 'kickoff_deliveries{status="pending"} 1' in text
     assert "kickoff_delivery_attempt_seconds_bucket" in text
     assert "kickoff_delivery_queue_lag_seconds" in text
+    # The delivery was never dispatched: the outbox gauge shows its age.
+    unsent = re.search(r"^kickoff_outbox_oldest_unsent_seconds ([\d.]+)$", text, re.M)
+    assert unsent and float(unsent.group(1)) >= 0
+    deliveries_dispatch()
+    after = client.get("/metrics", headers={"Authorization": "Bearer metrics-token-123"})
+    assert "kickoff_outbox_oldest_unsent_seconds 0\n" in after.content.decode()
     assert endpoint.signing_secret not in text
