@@ -280,28 +280,46 @@ def _retry_or_fail(
     )
 
 
-def _find_run(client, *, checklist_id: str, marker: str, since: datetime | None) -> Run | None:
-    """The run a launch carrying `marker` created, if any.
+def _find_run(
+    client, *, checklist_id: str, markers: list[str], since: datetime | None
+) -> Run | None:
+    """The run a launch carrying one of `markers` created, if any.
 
     Search first (`q`); the sandbox and, we expect, Tallyfy search the summary. As that
     is a [guess] for Tallyfy, fall back to scanning the template's newest runs back to
-    shortly before the first unknown try. The marker is compared exactly: a search for
+    shortly before the first unknown try. Markers are compared exactly: a search for
     `…-1` also finds `…-12`.
     """
-    page = client.find_runs(checklist_id=checklist_id, q=marker, per_page=25)
-    for run in page.items:
-        if engine.find_marker(run.summary) == marker:
-            return run
+    for marker in markers:
+        page = client.find_runs(checklist_id=checklist_id, q=marker, per_page=25)
+        for run in page.items:
+            if engine.find_marker(run.summary) == marker:
+                return run
     horizon = (since - ADOPT_SCAN_MARGIN) if since else None
     for number in range(1, ADOPT_SCAN_MAX_PAGES + 1):
         page = client.find_runs(checklist_id=checklist_id, per_page=100, page=number)
         for run in page.items:
-            if engine.find_marker(run.summary) == marker:
+            if engine.find_marker(run.summary) in markers:
                 return run
         oldest = min((r.created_at for r in page.items if r.created_at), default=None)
         if not page.has_more or (horizon and oldest and oldest < horizon):
             break
     return None
+
+
+def _markers_sent(delivery: Delivery) -> list[str]:
+    """What to look for: the delivery's marker, and any other an earlier try really
+    sent (a launch from before this install had a key carried `kickoff-delivery-<id>`).
+    Only markers this delivery sent, so another install's runs are never adopted."""
+    markers = [delivery.marker]
+    bodies = DeliveryAttempt.objects.filter(delivery=delivery).values_list(
+        "request_body", flat=True
+    )
+    for body in bodies:
+        sent = engine.find_marker(body.get("summary")) if isinstance(body, dict) else None
+        if sent and sent not in markers:
+            markers.append(sent)
+    return markers
 
 
 def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None) -> Outcome:
@@ -359,7 +377,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
                 lambda c: _find_run(
                     c,
                     checklist_id=body["checklist_id"],
-                    marker=delivery.marker,
+                    markers=_markers_sent(delivery),
                     since=_first_unknown_at(delivery),
                 ),
             )

@@ -12,8 +12,8 @@ are in shared/API-NOTES.md ("Launch" table); the ones that bite hardest:
 
 Decisions (documented here because callers depend on them):
 
-- **Marker.** `MappingSpec.marker` (e.g. `kickoff:<delivery id>`) is appended to the run's
-  `summary` as a last line `Kickoff reference: <marker>`. Not the name (people read and
+- **Marker.** `MappingSpec.marker` (`kickoff-<install key>-delivery-<id>`) is appended to
+  the run's `summary` as a last line `Kickoff reference: <marker>`. Not the name (people read and
   rename it, and it is capped at 550) nor a tag (tags are shared objects in Tallyfy and
   would pile up one per delivery). `find_marker(run.summary)` reads it back when a delivery
   whose earlier attempt had an unknown outcome looks for the run it may have created.

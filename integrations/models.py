@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -248,6 +249,40 @@ class FieldMapping(models.Model):
         return f"{self.target_label} ← {self.source_label or self.get_source_display()}"
 
 
+class Installation(models.Model):
+    """This Kickoff install's identity: one row, with a random key made at migration.
+
+    The key goes into every launch marker, so two installs launching into one Tallyfy
+    organization (production and staging, say) never adopt each other's runs: both
+    have a delivery 138, but not with the same key.
+    """
+
+    key = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Installation {self.key}"
+
+    @classmethod
+    def current(cls) -> Installation:
+        """The row (made if missing, e.g. after `manage.py flush`), cached per process."""
+        global _installation
+        if _installation is None:
+            _installation, _ = cls.objects.get_or_create(
+                pk=1, defaults={"key": secrets.token_hex(4)}
+            )
+        return _installation
+
+
+_installation: Installation | None = None
+
+
+def forget_installation() -> None:
+    """Drop the per-process cache (tests flush the database under it)."""
+    global _installation
+    _installation = None
+
+
 class Endpoint(models.Model):
     """Where Tally posts one form's submissions: one per (Tally connection, form), shared by
     every enabled mapping of that form."""
@@ -398,8 +433,9 @@ class Delivery(models.Model):
 
     @property
     def marker(self) -> str:
-        """Carried by the launch so a later attempt can find the run it made."""
-        return f"kickoff-delivery-{self.pk}"
+        """Carried by the launch so a later attempt can find the run it made; unique
+        across installs (see Installation)."""
+        return f"kickoff-{Installation.current().key}-delivery-{self.pk}"
 
 
 class DeliveryAttempt(models.Model):

@@ -19,13 +19,17 @@ def no_client_throttle():
 
 
 @pytest.fixture(autouse=True)
-def fresh_endpoint_cache():
-    """The receiver caches endpoints per process; each test starts without them."""
+def fresh_process_caches():
+    """The receiver caches endpoints and the install's key is cached per process; tests
+    flush the database under them, so each test starts without them."""
+    from integrations.models import forget_installation
     from integrations.receiver import endpoint_cache
 
     endpoint_cache.clear()
+    forget_installation()
     yield
     endpoint_cache.clear()
+    forget_installation()
 
 
 @pytest.fixture

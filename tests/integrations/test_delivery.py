@@ -1,5 +1,6 @@
 """The delivery service: claim, encode, launch, and classify Tallyfy's answer (respx fakes)."""
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -9,7 +10,13 @@ from django.core import mail
 from django.utils import timezone
 
 from integrations import delivery as service
-from integrations.models import Connection, Delivery, DeliveryAttempt, MappingVersion
+from integrations.models import (
+    Connection,
+    Delivery,
+    DeliveryAttempt,
+    Installation,
+    MappingVersion,
+)
 from tests import pipeline_factories as pf
 
 pytestmark = pytest.mark.usefixtures("clean_cache")
@@ -288,6 +295,55 @@ def test_a_similar_marker_is_not_mistaken_for_ours(tallyfy, delivery):
     make_due(delivery)
 
     assert service.delivery_process(delivery.pk).run_id == "r2"
+
+
+def test_the_marker_names_this_install_so_another_kickoff_never_adopts_our_runs(delivery):
+    key = Installation.objects.get().key
+
+    assert re.fullmatch(r"[0-9a-f]{8}", key)
+    assert delivery.marker == f"kickoff-{key}-delivery-{delivery.pk}"
+
+
+def test_a_run_another_install_made_for_its_own_delivery_of_the_same_id_is_not_adopted(
+    tallyfy, delivery
+):
+    launch = tallyfy.post(RUNS)
+    launch.side_effect = [httpx.ReadTimeout("timed out"), httpx.Response(201, json=run_body("r2"))]
+    staging = run_body("staging-run", reference(f"kickoff-0badc0de-delivery-{delivery.pk}"))
+    tallyfy.get(RUNS).respond(200, json=runs_page(staging))
+    service.delivery_process(delivery.pk)
+    make_due(delivery)
+
+    done = service.delivery_process(delivery.pk)
+
+    assert done.run_id == "r2" and launch.call_count == 2
+
+
+def test_a_launch_sent_before_this_install_had_a_key_is_still_found_by_its_old_marker(
+    tallyfy, delivery
+):
+    launch = tallyfy.post(RUNS)
+    launch.side_effect = [httpx.ReadTimeout("timed out")]
+    service.delivery_process(delivery.pk)
+    # What that first try sent, as a Kickoff from before migration 0009 wrote it.
+    legacy = f"kickoff-delivery-{delivery.pk}"
+    [first] = attempts(delivery)
+    first.request_body["summary"] = f"Web support request\n\n{reference(legacy)}"
+    first.save()
+
+    def runs(request):
+        found = request.url.params.get("q") == legacy
+        return httpx.Response(
+            200, json=runs_page(*([run_body("old-run", reference(legacy))] if found else []))
+        )
+
+    tallyfy.get(RUNS).mock(side_effect=runs)
+    make_due(delivery)
+
+    done = service.delivery_process(delivery.pk)
+
+    assert done.run_id == "old-run" and launch.call_count == 1
+    assert attempts(delivery)[-1].outcome == DeliveryAttempt.Outcome.ADOPTED
 
 
 def test_when_search_misses_the_summary_a_scan_of_recent_runs_finds_it(tallyfy, delivery):
