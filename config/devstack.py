@@ -39,11 +39,17 @@ def prepare() -> None:
         call_command("sandbox_tallyfy_seed")
 
 
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     prepare()
+    # `kill` (SIGTERM) stops the children too, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     python = sys.executable
     commands = {
         "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
