@@ -65,7 +65,7 @@ def deliveries_dispatch(*, limit: int = 1000) -> int:
         Delivery.objects.filter(pk__in=ids).update(
             next_attempt_at=now + timedelta(seconds=requeue_seconds()), updated_at=now
         )
-    sent = 0
+    sent: list[int] = []
     most = int(getattr(settings, "DELIVERY_DISPATCH_BATCH", DEFAULT_BATCH))
     per_item = float(settings.CELERY_TASK_SOFT_TIME_LIMIT)
     try:
@@ -79,18 +79,18 @@ def deliveries_dispatch(*, limit: int = 1000) -> int:
                     soft_time_limit=per_item * len(batch),
                     time_limit=float(settings.CELERY_TASK_TIME_LIMIT) * len(batch),
                 )
-                sent += len(batch)
+                sent += batch
     except Exception as exc:  # broker down: the sweep sends the rest when their time comes
         log.warning(
             "dispatched %d of %d deliveries; the sweep will send the rest: %s",
-            sent,
+            len(sent),
             len(ids),
             exc,
-            extra={"delivery_ids": ids[sent:]},
+            extra={"delivery_ids": sorted(set(ids) - set(sent))},
         )
     if sent:
-        log.info("dispatched %d deliveries", sent, extra={"delivery_ids": ids[:sent]})
-    return sent
+        log.info("dispatched %d deliveries", len(sent), extra={"delivery_ids": sent})
+    return len(sent)
 
 
 def run_dispatcher(
