@@ -270,6 +270,20 @@ def signed_headers(secret: str, body: bytes) -> dict[str, str]:
     return {"Tally-Signature": signature(secret, body), "Content-Type": "application/json"}
 
 
+# --- processes ------------------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """DATABASE_URL of the test database, for a worker or dispatcher started as a process."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
 # --- the queue, in-process ------------------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.db import connection as db_connection
 
 from integrations import delivery as service
 from integrations.mappings import mapping_enable
@@ -24,14 +23,6 @@ LEASE = 6.0
 HANG = 4.0
 
 
-def database_url() -> str:
-    s = db_connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def worker_env(live_kickoff, settings):
     settings.SANDBOX_TALLY_RATE_LIMIT = 0
@@ -40,7 +31,7 @@ def worker_env(live_kickoff, settings):
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": pf.database_url(),
         "PUBLIC_BASE_URL": live_kickoff,
         "TALLY_API_BASE_URL": f"{sandbox}/tally/api",
         "TALLYFY_API_BASE_URL": f"{sandbox}/tallyfy/api",

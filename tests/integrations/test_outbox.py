@@ -2,9 +2,14 @@
 each exactly once, a few per message; what a dispatcher cannot publish the sweep sends."""
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection as db_connection
@@ -181,3 +186,41 @@ def test_the_dispatcher_loop_sends_new_deliveries_and_survives_an_error(task_que
 
     assert not loop.is_alive()
     assert task_queue.ids == [delivery.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_publishes_new_deliveries_and_stops_cleanly_on_sigterm(tmp_path):
+    """`manage.py dispatch_deliveries` as operators run it, on this test's database (its
+    broker is in-memory here, so nothing it publishes reaches other tests' workers; the
+    SIGKILL tests run it against a real broker and worker)."""
+    mapping = pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
+    [delivery] = pf.ingest(mapping)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": pf.database_url(),
+        "CELERY_BROKER_URL": "memory://",
+        "LOG_LEVEL": "INFO",
+    }
+    log = tmp_path / "dispatcher.log"
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "dispatch_deliveries", "--interval", "0.02"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if Delivery.objects.get(pk=delivery.pk).next_attempt_at is not None:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "dispatched 1 deliveries" in text and "dispatcher stopped" in text, text
+    assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.PENDING
