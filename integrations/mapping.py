@@ -13,10 +13,11 @@ are in shared/API-NOTES.md ("Launch" table); the ones that bite hardest:
 Decisions (documented here because callers depend on them):
 
 - **Marker.** `MappingSpec.marker` (`kickoff-<install key>-delivery-<id>`) is appended to
-  the run's `summary` as a last line `Kickoff reference: <marker>`. Not the name (people read and
-  rename it, and it is capped at 550) nor a tag (tags are shared objects in Tallyfy and
-  would pile up one per delivery). `find_marker(run.summary)` reads it back when a delivery
-  whose earlier attempt had an unknown outcome looks for the run it may have created.
+  the run's `summary` as a last line `Kickoff reference: <marker>`. Not the name (people
+  read and rename it, and it is capped at 550) nor a tag (tags are shared objects in
+  Tallyfy and would pile up one per delivery). `find_marker(run.summary)` reads it back
+  when a delivery whose earlier attempt had an unknown outcome looks for the run it may
+  have created.
 - **Placeholders.** `name_template`, `summary_template` and `template` rules use
   `{placeholder}`; `{{` and `}}` are literal braces. A placeholder is looked up as a Tally
   field key (`{question_3EKz4n}`), then as a `context` key (what the delivery pipeline
@@ -465,6 +466,14 @@ def _problem(f: KickoffField, code: str, message: str) -> Problem:
     return Problem(field_id=f.id, label=f.label, code=code, message=message)
 
 
+def _unmatched_placeholders(where: str, label: str, names: Iterable[str]) -> list[Problem]:
+    """A warning per `{placeholder}` a template used that no answer filled."""
+    return [
+        Problem(where, label, UNKNOWN_PLACEHOLDER, f"{label}: {{{name}}} matches no Tally field.")
+        for name in names
+    ]
+
+
 def _text_of(source: Answer, *, multiline: bool) -> str | None:
     """An answer as one string: display text, or one line per part for long text."""
     if source.value is None:
@@ -830,10 +839,7 @@ def _rule_source(
         return _synthetic(f.label, "CONSTANT", rule.constant)
     if rule.source == "template":
         text, unknown = render_template(rule.template, answers, context)
-        for name in unknown:
-            problems.append(
-                _problem(f, UNKNOWN_PLACEHOLDER, f"{f.label}: {{{name}}} matches no Tally field.")
-            )
+        problems.extend(_unmatched_placeholders(f.id, f.label, unknown))
         return _synthetic(f.label, "TEMPLATE", text)
     if rule.source != "field":
         problems.append(_problem(f, INVALID, f"{f.label}: unknown rule source {rule.source!r}."))
@@ -953,15 +959,7 @@ def _name(
     problems: list[Problem],
 ) -> str:
     text, unknown = render_template(spec.name_template, answers, context)
-    for name in unknown:
-        problems.append(
-            Problem(
-                NAME,
-                "Process name",
-                UNKNOWN_PLACEHOLDER,
-                f"Process name: {{{name}}} matches no Tally field.",
-            )
-        )
+    problems.extend(_unmatched_placeholders(NAME, "Process name", unknown))
     name = " ".join(text.split()) or FALLBACK_NAME  # Tallyfy requires a name, on one line
     if len(name) > NAME_MAX:
         problems.append(
@@ -983,15 +981,7 @@ def _summary(
     problems: list[Problem],
 ) -> str:
     text, unknown = render_template(spec.summary_template, answers, context)
-    for name in unknown:
-        problems.append(
-            Problem(
-                SUMMARY,
-                "Summary",
-                UNKNOWN_PLACEHOLDER,
-                f"Summary: {{{name}}} matches no Tally field.",
-            )
-        )
+    problems.extend(_unmatched_placeholders(SUMMARY, "Summary", unknown))
     lines = [text.rstrip()] if text.strip() else []
     if spec.marker:
         lines.append(reference_line(spec.marker))

@@ -2,10 +2,9 @@
 
 Durable figures come from the database at scrape time (received submissions, deliveries
 by status, attempts by outcome, attempt latency, queue lag, outbox age), so every web
-process answers
-the same. What is never stored (requests rejected before anything is written) is counted
-in the shared cache (Redis in production). No token configured → 404: the page does not
-exist until an operator decides who may read it.
+process answers the same. What is never stored (requests rejected before anything is
+written) is counted in the shared cache (Redis in production). No token configured → 404:
+the page does not exist until an operator decides who may read it.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def deliveries_dispatch(*, limit: int = 1000) -> int:
         )
     sent: list[int] = []
     most = int(getattr(settings, "DELIVERY_DISPATCH_BATCH", DEFAULT_BATCH))
-    per_item = float(settings.CELERY_TASK_SOFT_TIME_LIMIT)
+    soft, hard = settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
     try:
         with deliver_many.app.producer_or_acquire() as producer:
             for batch in _batches(ids, most):
@@ -76,8 +76,8 @@ def deliveries_dispatch(*, limit: int = 1000) -> int:
                     (batch,),
                     producer=producer,
                     retry=False,
-                    soft_time_limit=per_item * len(batch),
-                    time_limit=float(settings.CELERY_TASK_TIME_LIMIT) * len(batch),
+                    soft_time_limit=soft * len(batch),
+                    time_limit=hard * len(batch),
                 )
                 sent += batch
     except Exception as exc:  # broker down: the sweep sends the rest when their time comes

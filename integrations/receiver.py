@@ -14,6 +14,7 @@ calls Tallyfy and never waits on the broker: the new rows are the outbox that
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -145,20 +146,20 @@ class _Insert:
             f"ARRAY(SELECT {qn(dlv.pk.column)} FROM d)"
         )
 
-    def run(
-        self, values: dict[str, Any], *, tally_connection_id: int | None, form_id: str, now
-    ) -> tuple[int | None, list[int]]:
-        """Insert; returns (submission id, or None for a duplicate; delivery ids)."""
+    def run(self, values: dict[str, Any]) -> tuple[int | None, list[int]]:
+        """Insert the submission `values` (by attname) and one delivery per enabled
+        mapping of its form; returns (submission id, or None for a duplicate; delivery
+        ids). Deliveries are stamped with the submission's `received_at`."""
         submission = [
             f.get_db_prep_save(values[f.attname], connection) for f in self.submission_fields
         ]
-        stamp = self.created_at.get_db_prep_save(now, connection)
+        stamp = self.created_at.get_db_prep_save(values["received_at"], connection)
         fan_out = [
             stamp,
             stamp,
             *self.delivery_defaults,
-            tally_connection_id,
-            form_id,
+            values["tally_connection_id"],
+            values["form_id"],
             Mapping.Status.ENABLED.value,
         ]
         if connection.vendor == "postgresql":
@@ -179,7 +180,10 @@ class _Insert:
             return row[0], sorted(r[0] for r in cursor.fetchall())
 
 
-_insert: _Insert | None = None
+@functools.cache
+def _insert() -> _Insert:
+    """Built on first use: the SQL needs the database connection's quoting."""
+    return _Insert()
 
 
 def submission_ingest(
@@ -197,11 +201,7 @@ def submission_ingest(
     unique constraints decide, not a prior SELECT. New deliveries are `pending` with no
     send time: the outbox the dispatcher drains (`integrations.outbox`).
     """
-    global _insert
-    if _insert is None:
-        _insert = _Insert()
-    now = timezone.now()
-    submission_id, ids = _insert.run(
+    submission_id, ids = _insert().run(
         {
             "endpoint_id": endpoint.pk,
             "tally_connection_id": endpoint.tally_connection_id,
@@ -215,11 +215,8 @@ def submission_ingest(
             "search_text": _search_text(response.fields),
             "source": source,
             "submitted_at": response.submitted_at,
-            "received_at": now,
-        },
-        tally_connection_id=endpoint.tally_connection_id,
-        form_id=response.form_id,
-        now=now,
+            "received_at": timezone.now(),
+        }
     )
     if submission_id is None:
         log.info(
@@ -246,7 +243,6 @@ class EndpointRef:
     """What the receiver needs of an Endpoint (the secret decrypted once, not per request)."""
 
     pk: int
-    key: str
     signing_secret: str
     tally_connection_id: int | None
     form_id: str
@@ -278,7 +274,7 @@ class EndpointCache:
                 return hit[1]
         row = (
             Endpoint.objects.filter(key=key)
-            .only("pk", "key", "signing_secret", "tally_connection_id", "form_id")
+            .only("pk", "signing_secret", "tally_connection_id", "form_id")
             .first()
         )
         with self._lock:
@@ -287,7 +283,6 @@ class EndpointCache:
                 return None
             ref = EndpointRef(
                 pk=row.pk,
-                key=row.key,
                 signing_secret=row.signing_secret,
                 tally_connection_id=row.tally_connection_id,
                 form_id=row.form_id,
@@ -320,6 +315,10 @@ def _reject(status: int, reason: str, code: str, *, endpoint_id: int | None = No
     return JsonResponse({"error": code, "message": reason}, status=status)
 
 
+def _unknown_endpoint() -> JsonResponse:
+    return _reject(404, "No webhook endpoint has this address.", "unknown_endpoint")
+
+
 def _read_body(request: HttpRequest) -> bytes | None:
     """The raw body, or None when it is over the cap (without reading more than the cap)."""
     try:
@@ -341,7 +340,7 @@ def tally_webhook(request: HttpRequest, key: str) -> JsonResponse:
         return _reject(413, f"The body is larger than {MAX_BODY_BYTES} bytes.", "too_large")
     endpoint = endpoint_cache.get(key)
     if endpoint is None:
-        return _reject(404, "No webhook endpoint has this address.", "unknown_endpoint")
+        return _unknown_endpoint()
     given = request.headers.get(webhook.SIGNATURE_HEADER)
     if not webhook.signature_matches(endpoint.signing_secret, body, given) and (
         # The cached secret may be older than the endpoint's: ask the database once more.
@@ -349,7 +348,7 @@ def tally_webhook(request: HttpRequest, key: str) -> JsonResponse:
         or not webhook.signature_matches(endpoint.signing_secret, body, given)
     ):
         if endpoint is None:
-            return _reject(404, "No webhook endpoint has this address.", "unknown_endpoint")
+            return _unknown_endpoint()
         Endpoint.objects.filter(pk=endpoint.pk).update(
             signature_failures=F("signature_failures") + 1,
             last_signature_failure_at=timezone.now(),
@@ -385,7 +384,7 @@ def tally_webhook(request: HttpRequest, key: str) -> JsonResponse:
         )
     except IntegrityError:
         if endpoint_cache.get(key, fresh=True) is None:  # deleted since it was cached
-            return _reject(404, "No webhook endpoint has this address.", "unknown_endpoint")
+            return _unknown_endpoint()
         raise
     if not result.created:
         metrics.count_rejection("duplicate")
