@@ -4,14 +4,16 @@ launch, versions, enable/disable, drift."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from integrations import mapping as engine
@@ -23,6 +25,7 @@ from integrations.mappings import (
     FormSide,
     MappingError,
     TemplateSide,
+    builder_sides,
     engine_rule,
     fetch_form,
     fetch_template,
@@ -143,13 +146,6 @@ def _pick(connections, pk):
 # --- the builder -----------------------------------------------------------------------------
 
 
-def _sides(mapping: Mapping) -> tuple[FormSide, TemplateSide]:
-    return (
-        fetch_form(mapping.tally_connection, mapping.form_id),
-        fetch_template(mapping.tallyfy_connection, mapping.template_id),
-    )
-
-
 def _rule_forms(data, template: TemplateSide, form: FormSide, version: MappingVersion | None):
     saved = {r.target_field_id: r for r in version.fields.all()} if version else {}
     sources = form.sources
@@ -171,7 +167,7 @@ def _row_problems(spec_rules, template, form, name_template) -> dict:
 
 def _read_sides(request, mapping):
     try:
-        return _sides(mapping)
+        return builder_sides(mapping, fresh=True)
     except NeedsReconnect as exc:
         messages.error(request, f"{exc.connection} needs reconnecting before editing.")
     except ApiError as exc:
@@ -253,7 +249,32 @@ def mapping_edit(request, pk: int):
 def mapping_edit_row(request, pk: int, field_id: str):
     """Re-render one builder row after its source changed, with its problems next to it."""
     mapping = get_object_or_404(Mapping, pk=pk)
-    form_side, template = _sides(mapping)
+    try:
+        form_side, template = builder_sides(mapping, fresh=False)
+    except (ApiError, NeedsReconnect) as exc:
+        # The operator's choice stays as they set it; only the row's check says it could
+        # not be made (an earlier "Fits" or "Required" would now be a guess).
+        if not re.fullmatch(r"[\w-]{1,64}", field_id):
+            raise Http404("No such kick-off field in the template") from None
+        response = HttpResponse(
+            format_html(
+                '<td><span class="badge warn">Not checked</span>'
+                '<div class="muted small">{}</div></td>',
+                "Could not read the form or the template just now; saving checks it.",
+            )
+        )
+        response["HX-Retarget"] = f"#row-{field_id} > td:last-child"
+        response["HX-Reswap"] = "outerHTML"
+        response["HX-Trigger"] = json.dumps(
+            {
+                "toast": {
+                    "message": f"Could not check this row: {exc}. Your choice is kept; "
+                    "saving checks every row again.",
+                    "level": "error",
+                }
+            }
+        )
+        return response
     field = next((f for f in template.fields if f.id == field_id), None)
     if field is None:
         raise Http404("No such kick-off field in the template")

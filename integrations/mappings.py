@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,6 +63,45 @@ def fetch_form(connection, form_id: str) -> FormSide:
 def fetch_template(connection, template_id: str) -> TemplateSide:
     template = connection_call(connection, lambda c: c.get_template(template_id))
     return TemplateSide(id=template.id, name=template.title, fields=list(template.prerun))
+
+
+#: How long the builder's rows reuse the form and template read when the builder opened.
+BUILDER_SIDES_SECONDS = 15 * 60
+
+
+def builder_sides(mapping: Mapping, *, fresh: bool) -> tuple[FormSide, TemplateSide]:
+    """The mapping's form and template, as the builder shows them.
+
+    Opening and saving the builder read both live (`fresh=True`: three vendor calls) and
+    keep the copy; each row re-rendered while someone edits (every change of a source)
+    reuses it, instead of spending three calls of Tally's 100 a minute per change
+    (shared/API-NOTES.md) and failing the row when Tally rate-limits. Saving re-reads and
+    re-checks everything, so a template changed meanwhile is caught there.
+    """
+    tally, tallyfy = mapping.tally_connection, mapping.tallyfy_connection
+    # The accounts' ids are in the key: a reconnect to another account never reuses a copy.
+    key = "kickoff:builder:v1:" + ":".join(
+        str(part)
+        for part in (
+            mapping.pk,
+            tally.pk,
+            tally.external_id,
+            mapping.form_id,
+            tallyfy.pk,
+            tallyfy.external_id,
+            mapping.template_id,
+        )
+    )
+    if not fresh:
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    sides = (
+        fetch_form(tally, mapping.form_id),
+        fetch_template(tallyfy, mapping.template_id),
+    )
+    cache.set(key, sides, BUILDER_SIDES_SECONDS)
+    return sides
 
 
 # --- versions -------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Building, versioning and switching on mappings, against the sandbox vendors over HTTP."""
 
+import json
+
 import httpx
 import pytest
 from django.urls import reverse
@@ -149,6 +151,56 @@ def test_a_row_re_renders_with_its_own_check_when_its_source_changes(
         reverse("dashboard:mapping_edit_row", args=[support_mapping.pk, "nope"]), {}
     )
     assert unknown.status_code == 404
+
+
+def test_rows_keep_working_from_the_copy_read_when_the_builder_opened(
+    staff_client, support_mapping, vendors
+):
+    """Every change of a source re-renders its row; those must not each spend three of
+    Tally's 100 calls a minute, nor fail while Tally is rate-limiting us."""
+    from integrations.sandbox.tally import services as tally_sandbox
+
+    _, _, seed = vendors
+    email = field_id(seed, "requester_email")
+    opened = staff_client.get(reverse("dashboard:mapping_edit", args=[support_mapping.pk]))
+    assert opened.status_code == 200
+    tally_sandbox.faults_set(kind="429", count=20, retry_after=30)
+    url = reverse("dashboard:mapping_edit_row", args=[support_mapping.pk, email])
+    for source in ("field:question_Ky5vXe", "", "field:question_Ky5vXe"):
+        row = staff_client.post(url, {f"f-{email}-source": source}, HTTP_HX_REQUEST="true")
+        assert row.status_code == 200
+    assert "Fits" in row.content.decode()
+    assert tally_sandbox.faults_current().remaining == 20  # Tally was not asked again
+    # Opening the builder again reads the live form: now the rate limit shows.
+    reopened = staff_client.get(
+        reverse("dashboard:mapping_edit", args=[support_mapping.pk]), follow=True
+    )
+    assert "Could not read the form or the template" in reopened.content.decode()
+
+
+def test_a_row_that_cannot_be_checked_keeps_the_choice_and_says_why(
+    staff_client, support_mapping, vendors
+):
+    from django.core.cache import cache
+
+    from integrations.sandbox.tally import services as tally_sandbox
+
+    _, _, seed = vendors
+    email = field_id(seed, "requester_email")
+    cache.clear()  # nothing kept from an earlier read
+    tally_sandbox.faults_set(kind="500", count=20)
+    row = staff_client.post(
+        reverse("dashboard:mapping_edit_row", args=[support_mapping.pk, email]),
+        {f"f-{email}-source": "field:question_Ky5vXe"},
+        HTTP_HX_REQUEST="true",
+    )
+    # The row keeps the operator's choice; only its check cell says it was not made.
+    assert row["HX-Retarget"] == f"#row-{email} > td:last-child"
+    assert "Not checked" in row.content.decode()
+    toast = json.loads(row["HX-Trigger"])["toast"]
+    assert toast["level"] == "error"
+    assert toast["message"].startswith("Could not check this row: Tally 500")
+    assert "saving checks every row again" in toast["message"]
 
 
 def test_a_source_that_is_not_offered_is_refused_and_nothing_is_saved(

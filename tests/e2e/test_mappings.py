@@ -159,3 +159,43 @@ def test_build_preview_save_and_enable_a_mapping(
     assert hooks[0]["url"].startswith(f"{live_kickoff}/hooks/tally/")
     assert hooks[0]["signingSecret"]
     screenshot(page, "mapping-enabled")
+
+
+def test_a_row_that_cannot_be_checked_says_so_and_keeps_the_choice(
+    signed_in_page, sandbox_seeded, operator, live_kickoff, screenshot
+):
+    from django.core.cache import cache
+
+    from integrations.mappings import fetch_form, fetch_template, mapping_create
+    from integrations.sandbox.tally import services as tally_sandbox
+    from integrations.sandbox.tallyfy import seed as tallyfy_seed
+
+    tally, _ = connect_tally_api_key(TALLY_API_KEY, actor=operator)
+    tallyfy, _ = connect_tallyfy_token(
+        "tallyfy-sandbox-demo-token", tallyfy_seed.ACME_ID, actor=operator
+    )
+    mapping = mapping_create(
+        name="Support → Triage",
+        tally_connection=tally,
+        form=fetch_form(tally, "3jqXkP"),
+        tallyfy_connection=tallyfy,
+        template=fetch_template(tallyfy, tallyfy_seed.SUPPORT_TRIAGE_ID),
+        actor=operator,
+    )
+    page = signed_in_page
+    page.goto(f"{live_kickoff}/mappings/{mapping.pk}/edit/")
+    expect(page.get_by_role("heading", name="Edit mapping")).to_be_visible()
+    cache.clear()  # the copy read on opening is gone (evicted, expired)
+    tally_sandbox.faults_set(kind="500", count=20)
+
+    with page.expect_response(lambda r: "/edit/row/" in r.url):
+        page.get_by_label("Value for Requester email").select_option(
+            label="Your email · INPUT_EMAIL"
+        )
+    expect(page.locator("#toasts .toast-error")).to_contain_text(
+        "Could not check this row: Tally 500"
+    )
+    expect(page.get_by_label("Value for Requester email")).to_have_value("field:question_Ky5vXe")
+    row = page.locator("#rules tr.rule-row", has_text="Requester email")
+    expect(row.locator("td").last).to_contain_text("Not checked")
+    screenshot(page, "mapping-row-unchecked")
