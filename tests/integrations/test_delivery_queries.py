@@ -110,6 +110,8 @@ def test_search_finds_submission_id_respondent_id_and_answer_text(mappings):
 
     assert match("abc123") == {by_id.pk}
     assert match("printer ON fire") == {by_text.pk}
+    assert match("fire zürich printer") == {by_text.pk}  # every word, in any order
+    assert match("fire | nothing") == set()  # every word must match; no query syntax
     assert match("resp01") == {d.pk for d in Delivery.objects.all()}  # the respondent id
     assert match("no such words") == set()
 
