@@ -10,10 +10,9 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from integrations import mapping as engine
@@ -256,13 +255,7 @@ def mapping_edit_row(request, pk: int, field_id: str):
         # not be made (an earlier "Fits" or "Required" would now be a guess).
         if not re.fullmatch(r"[\w-]{1,64}", field_id):
             raise Http404("No such kick-off field in the template") from None
-        response = HttpResponse(
-            format_html(
-                '<td><span class="badge warn">Not checked</span>'
-                '<div class="muted small">{}</div></td>',
-                "Could not read the form or the template just now; saving checks it.",
-            )
-        )
+        response = render(request, "dashboard/mappings/builder.html#rule_unchecked")
         response["HX-Retarget"] = f"#row-{field_id} > td:last-child"
         response["HX-Reswap"] = "outerHTML"
         response["HX-Trigger"] = json.dumps(
