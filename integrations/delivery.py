@@ -372,13 +372,12 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
 
     try:
         if delivery.outcome_unknown:
+            # Read once: connection_call may run the look-up again after a token refresh.
+            markers, since = _markers_sent(delivery), _first_unknown_at(delivery)
             found = connection_call(
                 tallyfy,
                 lambda c: _find_run(
-                    c,
-                    checklist_id=body["checklist_id"],
-                    markers=_markers_sent(delivery),
-                    since=_first_unknown_at(delivery),
+                    c, checklist_id=body["checklist_id"], markers=markers, since=since
                 ),
             )
             if found is not None:

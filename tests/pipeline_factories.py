@@ -284,6 +284,26 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def celery_worker_args(*, concurrency: int, level: str) -> list[str]:
+    """`python` arguments for a real prefork worker that starts fast and says little."""
+    return [
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "-l",
+        level,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
 # --- the queue, in-process ------------------------------------------------------------------
 
 

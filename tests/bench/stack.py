@@ -148,23 +148,12 @@ def gunicorn(env: dict[str, str], port: int, workers: int, log: Path, threads: i
 
 
 def celery_worker(env: dict[str, str], concurrency: int, log: Path, name: str) -> Proc:
+    from tests import pipeline_factories as pf
+
     proc = Proc(
         [
             sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-P",
-            "prefork",
-            "-c",
-            str(concurrency),
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *pf.celery_worker_args(concurrency=concurrency, level="warning"),
             "-n",
             f"{name}@%h",
         ],

@@ -42,22 +42,7 @@ def worker_env(live_kickoff, settings):
     }
 
 
-WORKER = [
-    "-m",
-    "celery",
-    "-A",
-    "config",
-    "worker",
-    "-P",
-    "prefork",
-    "-c",
-    "1",
-    "-l",
-    "info",
-    "--without-gossip",
-    "--without-mingle",
-    "--without-heartbeat",
-]
+WORKER = pf.celery_worker_args(concurrency=1, level="info")
 DISPATCHER = ["manage.py", "dispatch_deliveries"]
 
 
