@@ -13,7 +13,7 @@ from integrations import mapping as engine
 from integrations.mappings import RuleInput
 from integrations.models import FieldMapping
 from integrations.tally.answers import Answer
-from integrations.tallyfy.client import KickoffField
+from integrations.tallyfy.shapes import KickoffField
 
 LEAVE_EMPTY = ""
 CONSTANT = "constant"

@@ -62,7 +62,7 @@ from integrations.tally.answers import (
     matrix_rows,
     selected_options,
 )
-from integrations.tallyfy.client import Column, KickoffField, Option
+from integrations.tallyfy.shapes import Column, KickoffField, Option
 
 TEXT_MAX = 200
 TEXTAREA_MAX = 30_000

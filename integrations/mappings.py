@@ -21,7 +21,7 @@ from .http import NotFound
 from .models import Endpoint, FieldMapping, Mapping, MappingVersion
 from .tally.answers import answers_from_questions
 from .tally.questions import questions_with_options
-from .tallyfy.client import KickoffField, parse_field
+from .tallyfy.shapes import KickoffField, parse_field
 
 log = logging.getLogger(__name__)
 

@@ -15,19 +15,8 @@ from typing import Any, Literal, TypeVar
 import httpx
 from django.conf import settings
 
-from integrations.http import (
-    JsonApi,
-    Page,
-    Throttle,
-    as_bool,
-    as_datetime,
-    as_dict,
-    as_int,
-    as_list,
-    as_str,
-    iter_pages,
-    malformed,
-)
+from integrations.coerce import as_bool, as_datetime, as_dict, as_int, as_list, as_str
+from integrations.http import JsonApi, Page, Throttle, iter_pages, malformed
 
 VENDOR = "tally"
 T = TypeVar("T")

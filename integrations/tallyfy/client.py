@@ -1,142 +1,35 @@
 """Tallyfy REST API client: organizations, templates (checklists), runs and tasks.
 
-Knows HTTP and Tallyfy's shapes only (no ORM). Tallyfy wraps objects the Laravel/Fractal
-way (`{"data": {...}}`, lists with `meta.pagination`); everything is unwrapped and parsed
-into small dataclasses here, with the vendor's dict kept in `raw`.
+Knows HTTP and Tallyfy's answers only (no ORM). Tallyfy wraps objects the Laravel/Fractal
+way (`{"data": {...}}`, lists with `meta.pagination`); everything is unwrapped here and
+parsed into the dataclasses of `integrations.tallyfy.shapes`, with the vendor's dict kept
+in `raw`.
 Failures raise `integrations.http.ApiError`s; throttled per organization.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from django.conf import settings
 
-from integrations.http import (
-    JsonApi,
-    Page,
-    Throttle,
-    as_bool,
-    as_datetime,
-    as_dict,
-    as_int,
-    as_list,
-    as_str,
-    iter_pages,
-    malformed,
+from integrations.coerce import as_datetime, as_dict, as_int, as_list, as_str
+from integrations.http import JsonApi, Page, Throttle, iter_pages, malformed
+from integrations.tallyfy.shapes import (
+    Run,
+    TallyfyOrganization,
+    TallyfyTask,
+    TallyfyTemplate,
+    TallyfyUser,
+    parse_fields,
 )
 
 VENDOR = "tallyfy"
 T = TypeVar("T")
 MAX_PER_PAGE = 100
-
-FIELD_TYPES = (
-    "text",
-    "textarea",
-    "email",
-    "date",
-    "radio",
-    "dropdown",
-    "multiselect",
-    "table",
-    "file",
-    "assignees_form",
-)
-
-
-# ---------------------------------------------------------------------------------------
-# Shapes
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class TallyfyUser:
-    id: str
-    email: str | None
-    first_name: str | None
-    last_name: str | None
-    full_name: str | None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class TallyfyOrganization:
-    id: str
-    name: str
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class Option:
-    id: int | None  # always an int at Tallyfy; None only if it ever sends something else
-    text: str
-
-
-@dataclass
-class Column:
-    id: int | str
-    label: str
-
-
-@dataclass
-class KickoffField:
-    """A kick-off (prerun) field; task form fields (captures) have the same shape.
-
-    `id` (32 hex) is the only key Tallyfy accepts in `prerun`/`taskdata`: labels and
-    aliases are silently dropped.
-    """
-
-    id: str
-    alias: str | None
-    label: str
-    field_type: str
-    required: bool
-    position: int | None
-    options: list[Option] = field(default_factory=list)
-    columns: list[Column] = field(default_factory=list)
-    guidance: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class TallyfyTemplate:
-    """A template (`checklist`); `prerun` is filled by `get_template`."""
-
-    id: str
-    title: str
-    summary: str | None = None
-    prerun: list[KickoffField] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass
-class Run:
-    """A launched process (`run`)."""
-
-    id: str
-    name: str | None
-    status: str | None
-    prerun: Any  # as Tallyfy echoes it: an object keyed by field id, or a list of fields
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-    checklist_id: str | None = None
-    summary: str | None = None
-    created_at: datetime | None = None
-
-
-@dataclass
-class TallyfyTask:
-    id: str
-    title: str | None
-    status: str | None
-    run_id: str | None = None
-    step_id: str | None = None
-    form_fields: list[KickoffField] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -158,39 +51,6 @@ def _require_id(data: Mapping[str, Any], what: str) -> str:
     if not value:
         raise malformed(VENDOR, f"{what} without an id")
     return value
-
-
-def parse_option(data: Any) -> Option:
-    if isinstance(data, dict):
-        return Option(id=as_int(data.get("id")), text=as_str(data.get("text")) or "")
-    return Option(id=None, text=as_str(data) or "")
-
-
-def parse_field(data: dict[str, Any]) -> KickoffField:
-    return KickoffField(
-        id=as_str(data.get("id")) or "",
-        alias=as_str(data.get("alias")),
-        label=as_str(data.get("label")) or "",
-        field_type=as_str(data.get("field_type")) or "",
-        required=as_bool(data.get("required")),
-        position=as_int(data.get("position")),
-        options=[parse_option(o) for o in as_list(data.get("options"))],
-        columns=[
-            Column(
-                id=c.get("id") if isinstance(c.get("id"), int) else str(c.get("id", "")),
-                label=as_str(c.get("label")) or "",
-            )
-            for c in as_list(data.get("columns"))
-            if isinstance(c, dict)
-        ],
-        guidance=as_str(data.get("guidance")),
-        raw=data,
-    )
-
-
-def _fields(value: Any) -> list[KickoffField]:
-    fields = [parse_field(f) for f in as_list(value) if isinstance(f, dict)]
-    return sorted(fields, key=lambda f: (f.position is None, f.position or 0))
 
 
 def parse_user(data: dict[str, Any]) -> TallyfyUser:
@@ -215,7 +75,7 @@ def parse_template(data: dict[str, Any]) -> TallyfyTemplate:
         id=_require_id(data, "template"),
         title=as_str(data.get("title")) or "",
         summary=as_str(data.get("summary")),
-        prerun=_fields(data.get("prerun")),
+        prerun=parse_fields(data.get("prerun")),
         raw=data,
     )
 
@@ -243,7 +103,7 @@ def parse_task(data: dict[str, Any]) -> TallyfyTask:
         status=as_str(data.get("status")),
         run_id=as_str(data.get("run_id")),
         step_id=as_str(data.get("step_id")),
-        form_fields=_fields(data.get("form_fields")),
+        form_fields=parse_fields(data.get("form_fields")),
         raw=data,
     )
 

@@ -20,7 +20,7 @@ from integrations.mapping import (
     validate_spec,
 )
 from integrations.tally.answers import TALLY_TYPES, Answer, ChoiceOption, answers_from_webhook
-from integrations.tallyfy.client import FIELD_TYPES, Column, KickoffField, Option
+from integrations.tallyfy.shapes import FIELD_TYPES, Column, KickoffField, Option
 
 FIXTURE = (
     Path(__file__).resolve().parents[3]

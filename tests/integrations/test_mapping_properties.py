@@ -28,7 +28,7 @@ from integrations.tally.answers import (
     answers_from_webhook,
     display,
 )
-from integrations.tallyfy.client import Column, KickoffField, Option
+from integrations.tallyfy.shapes import Column, KickoffField, Option
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

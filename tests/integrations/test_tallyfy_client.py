@@ -17,7 +17,8 @@ from integrations.http import (
     Unauthorized,
     Unavailable,
 )
-from integrations.tallyfy.client import Column, Option, TallyfyClient, run_url
+from integrations.tallyfy.client import TallyfyClient, run_url
+from integrations.tallyfy.shapes import Column, Option
 
 BASE = "https://go.tallyfy.test/api"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-part"

@@ -1,0 +1,157 @@
+"""Tallyfy's shapes: the dataclasses its answers are parsed into, and its field parsing.
+
+No HTTP here: the mapping engine and the stored snapshots of a template's kick-off fields
+(`MappingVersion.template_fields`) read fields without loading the API client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from integrations.coerce import as_bool, as_int, as_list, as_str
+
+FIELD_TYPES = (
+    "text",
+    "textarea",
+    "email",
+    "date",
+    "radio",
+    "dropdown",
+    "multiselect",
+    "table",
+    "file",
+    "assignees_form",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Shapes
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TallyfyUser:
+    id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class TallyfyOrganization:
+    id: str
+    name: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Option:
+    id: int | None  # always an int at Tallyfy; None only if it ever sends something else
+    text: str
+
+
+@dataclass
+class Column:
+    id: int | str
+    label: str
+
+
+@dataclass
+class KickoffField:
+    """A kick-off (prerun) field; task form fields (captures) have the same shape.
+
+    `id` (32 hex) is the only key Tallyfy accepts in `prerun`/`taskdata`: labels and
+    aliases are silently dropped.
+    """
+
+    id: str
+    alias: str | None
+    label: str
+    field_type: str
+    required: bool
+    position: int | None
+    options: list[Option] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+    guidance: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class TallyfyTemplate:
+    """A template (`checklist`); `prerun` is filled by `get_template`."""
+
+    id: str
+    title: str
+    summary: str | None = None
+    prerun: list[KickoffField] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Run:
+    """A launched process (`run`)."""
+
+    id: str
+    name: str | None
+    status: str | None
+    prerun: Any  # as Tallyfy echoes it: an object keyed by field id, or a list of fields
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    checklist_id: str | None = None
+    summary: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class TallyfyTask:
+    id: str
+    title: str | None
+    status: str | None
+    run_id: str | None = None
+    step_id: str | None = None
+    form_fields: list[KickoffField] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing fields
+# ---------------------------------------------------------------------------------------
+
+
+def parse_option(data: Any) -> Option:
+    """A choice option: `{id, text}`, or a bare text."""
+    if isinstance(data, dict):
+        return Option(id=as_int(data.get("id")), text=as_str(data.get("text")) or "")
+    return Option(id=None, text=as_str(data) or "")
+
+
+def parse_field(data: dict[str, Any]) -> KickoffField:
+    """One kick-off or task form field as Tallyfy sends it."""
+    return KickoffField(
+        id=as_str(data.get("id")) or "",
+        alias=as_str(data.get("alias")),
+        label=as_str(data.get("label")) or "",
+        field_type=as_str(data.get("field_type")) or "",
+        required=as_bool(data.get("required")),
+        position=as_int(data.get("position")),
+        options=[parse_option(o) for o in as_list(data.get("options"))],
+        columns=[
+            Column(
+                id=c.get("id") if isinstance(c.get("id"), int) else str(c.get("id", "")),
+                label=as_str(c.get("label")) or "",
+            )
+            for c in as_list(data.get("columns"))
+            if isinstance(c, dict)
+        ],
+        guidance=as_str(data.get("guidance")),
+        raw=data,
+    )
+
+
+def parse_fields(value: Any) -> list[KickoffField]:
+    """A list of fields (bare or wrapped in `data`), in position order."""
+    fields = [parse_field(f) for f in as_list(value) if isinstance(f, dict)]
+    return sorted(fields, key=lambda f: (f.position is None, f.position or 0))
