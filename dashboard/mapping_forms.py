@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from integrations import mapping as engine
+from integrations import engine
 from integrations.mappings import RuleInput
 from integrations.models import FieldMapping
 from integrations.tally.answers import Answer

@@ -15,8 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from integrations import mapping as engine
-from integrations import tally_data
+from integrations import engine, tally_data
 from integrations.audit import audit_record
 from integrations.connections import NeedsReconnect, connection_call
 from integrations.http import ApiError

@@ -5,7 +5,7 @@
 1. **Claim** the delivery with a conditional UPDATE: pending, due retrying, held being
    resumed, or `sending` whose lease ran out (its worker died) → `sending` + a lease.
    Whoever updates the row owns the try; everyone else walks away.
-2. **Encode** the launch with the delivery's mapping version (`integrations.mapping`), and
+2. **Encode** the launch with the delivery's mapping version (`integrations.engine`), and
    stop before any HTTP call when a required kick-off value is missing (91.8% of real
    launch failures, shared/API-NOTES.md).
 3. **Look before launching again.** Tallyfy has no idempotency key. Every launch carries
@@ -42,7 +42,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import mapping as engine
+from . import engine
 from .connections import NeedsReconnect, connection_call
 from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
 from .mappings import version_fields, version_spec

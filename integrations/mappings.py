@@ -1,5 +1,6 @@
 """Mapping services: create, save a version, enable (register Tally's webhook), disable,
-and detect drift. Views and tasks call these; the pure encoding lives in mapping.py."""
+and detect drift. Views and tasks call these; the pure encoding lives in the engine
+(`integrations.engine`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from . import mapping as engine
+from . import engine
 from .audit import audit_record
 from .connections import connection_call
 from .http import NotFound

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.mapping import (
+from integrations.engine import (
     COMPATIBLE,
     FALLBACK_NAME,
     FieldRule,

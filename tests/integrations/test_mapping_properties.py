@@ -8,7 +8,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integrations.mapping import (
+from integrations.engine import (
     COMPATIBLE,
     NAME_MAX,
     TEXT_MAX,

@@ -1,0 +1,101 @@
+"""The mapping engine: Tally answers -> the body of Tallyfy's launch call (POST /runs).
+
+Pure: no ORM, no HTTP, no vendor client (a test imports it in a fresh interpreter to keep it
+so). The rules (`FieldRule`, `MappingSpec`) come from a saved mapping version, the answers
+from `integrations.tally.answers`, the kick-off fields from `integrations.tallyfy.shapes`.
+The vendor facts that force the odd choices are in shared/API-NOTES.md ("Launch" table);
+the ones that bite hardest:
+
+- `prerun` is keyed by kick-off field **id**: labels and aliases are silently dropped;
+- each field type wants its own value shape (`encoders`), and option text is compared
+  exactly (`options`);
+- a missing required value is 91.8% of real launch failures: report it before sending.
+
+One module per concern: `rules` (the shapes and problem codes), `compatibility` (which Tally
+answers fit which field), `options`, `placeholders`, `encoders` (with `tables`), `marker`, `launch`,
+`checks` (before any submission) and `drift`.
+"""
+
+from .checks import validate_spec
+from .compatibility import COMPATIBLE, compatible_sources, is_compatible
+from .drift import drift
+from .encoders import (
+    SKIP,
+    TEXT_MAX,
+    TEXTAREA_MAX,
+    encode_value,
+    is_empty,
+    is_valid_email,
+    to_tallyfy_date,
+)
+from .launch import FALLBACK_NAME, NAME_MAX, build_launch
+from .marker import MARKER_PREFIX, find_marker, reference_line
+from .options import auto_match_options, find_option, resolve_option
+from .placeholders import CONTEXT_PLACEHOLDERS, placeholders, render_template
+from .rules import (
+    DUPLICATE,
+    INCOMPATIBLE,
+    INVALID,
+    MISSING_SOURCE,
+    NAME,
+    REQUIRED,
+    SUMMARY,
+    TRUNCATED,
+    UNKNOWN_FIELD,
+    UNKNOWN_OPTION,
+    UNKNOWN_PLACEHOLDER,
+    UNKNOWN_SOURCE,
+    UNMATCHED_OPTION,
+    WARNING_CODES,
+    FieldRule,
+    LaunchPlan,
+    MappingSpec,
+    Problem,
+)
+from .tables import TICK
+
+__all__ = [
+    "COMPATIBLE",
+    "CONTEXT_PLACEHOLDERS",
+    "DUPLICATE",
+    "FALLBACK_NAME",
+    "INCOMPATIBLE",
+    "INVALID",
+    "MARKER_PREFIX",
+    "MISSING_SOURCE",
+    "NAME",
+    "NAME_MAX",
+    "REQUIRED",
+    "SKIP",
+    "SUMMARY",
+    "TEXTAREA_MAX",
+    "TEXT_MAX",
+    "TICK",
+    "TRUNCATED",
+    "UNKNOWN_FIELD",
+    "UNKNOWN_OPTION",
+    "UNKNOWN_PLACEHOLDER",
+    "UNKNOWN_SOURCE",
+    "UNMATCHED_OPTION",
+    "WARNING_CODES",
+    "FieldRule",
+    "LaunchPlan",
+    "MappingSpec",
+    "Problem",
+    "auto_match_options",
+    "build_launch",
+    "compatible_sources",
+    "drift",
+    "encode_value",
+    "find_marker",
+    "find_option",
+    "is_compatible",
+    "is_empty",
+    "is_valid_email",
+    "placeholders",
+    "reference_line",
+    "render_template",
+    "resolve_option",
+    "to_tallyfy_date",
+    "validate_spec",
+]

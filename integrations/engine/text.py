@@ -1,0 +1,14 @@
+"""Text comparison and cutting shared by the engine's modules."""
+
+from __future__ import annotations
+
+ELLIPSIS = "…"
+
+
+def norm(text: str) -> str:
+    """Case-insensitive, trimmed comparison key (inner runs of spaces count as one)."""
+    return " ".join(str(text).split()).casefold()
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
