@@ -151,14 +151,9 @@ def _rule_forms(data, template: TemplateSide, form: FormSide, version: MappingVe
     return [RuleForm(data, field=f, sources=sources, rule=saved.get(f.id)) for f in ordered]
 
 
-def _row_problems(spec_rules, template, form, name_template) -> dict:
-    spec = engine.MappingSpec(
-        checklist_id=template.id,
-        name_template=name_template or "x",
-        rules=tuple(spec_rules),
-    )
+def _row_problems(spec_rules, template, form) -> dict:
     problems: dict[str, list] = {}
-    for p in engine.validate_spec(spec, template.fields, form.questions):
+    for p in engine.validate_rules(spec_rules, template.fields, form.sources):
         problems.setdefault(p.field_id, []).append(p)
     return problems
 
@@ -224,7 +219,7 @@ def mapping_edit(request, pk: int):
             return redirect("dashboard:mapping_detail", pk=mapping.pk)
     if version is not None or request.method == "POST":
         rules = version_rules(version) if version else ()
-        problems = _row_problems(rules, template, form_side, initial["name_template"])
+        problems = _row_problems(rules, template, form_side)
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
     placeholders = [(s.key, s.label) for s in form_side.sources]
     return render(
@@ -274,14 +269,7 @@ def mapping_edit_row(request, pk: int, field_id: str):
     problems = []
     if rule_form.is_valid():
         rule = engine_rule(rule_form.rule())
-        spec = engine.MappingSpec(
-            checklist_id=template.id, name_template="x", rules=(rule,) if rule else ()
-        )
-        problems = [
-            p
-            for p in engine.validate_spec(spec, [field], form_side.questions)
-            if p.field_id == field_id
-        ]
+        problems = engine.validate_rule(field, rule, form_side.sources)
     return render(
         request,
         "dashboard/mappings/builder.html#rule_row",

@@ -20,7 +20,7 @@ from .audit import audit_record
 from .connections import connection_call
 from .http import NotFound
 from .models import Endpoint, FieldMapping, Mapping, MappingVersion
-from .tally.answers import answers_from_questions
+from .tally.answers import Answer, answers_from_questions
 from .tally.questions import questions_with_options
 from .tallyfy.shapes import KickoffField, parse_field
 
@@ -41,7 +41,8 @@ class FormSide:
     questions: list[dict[str, Any]]  # question dicts with options/rows/columns
 
     @property
-    def sources(self):
+    def sources(self) -> list[Answer]:
+        """The questions as empty answers, the shape the engine reads."""
         return answers_from_questions(self.questions)
 
 
@@ -111,6 +112,11 @@ def builder_sides(mapping: Mapping, *, fresh: bool) -> tuple[FormSide, TemplateS
 def version_fields(version: MappingVersion) -> list[KickoffField]:
     """The template's kick-off fields as they were when the version was saved."""
     return [parse_field(f) for f in version.template_fields]
+
+
+def version_sources(version: MappingVersion) -> list[Answer]:
+    """The form's questions as they were when the version was saved, as empty answers."""
+    return answers_from_questions(version.form_questions)
 
 
 def engine_rule(rule: FieldMapping | RuleInput) -> engine.FieldRule | None:
@@ -185,7 +191,7 @@ def mapping_create(
 def spec_problems(
     spec: engine.MappingSpec, template: TemplateSide, form: FormSide
 ) -> list[engine.Problem]:
-    return engine.validate_spec(spec, template.fields, form.questions)
+    return engine.validate_spec(spec, template.fields, form.sources)
 
 
 def mapping_save_version(
@@ -318,7 +324,7 @@ def mapping_blocking_problems(mapping: Mapping) -> list[str]:
         return ["Save the mapping first."]
     reasons = [f"The template or form changed: {d}" for d in mapping.attention]
     spec = version_spec(version)
-    problems = engine.validate_spec(spec, version_fields(version), version.form_questions)
+    problems = engine.validate_spec(spec, version_fields(version), version_sources(version))
     reasons += [p.message for p in problems if p.blocking]
     return reasons
 
@@ -406,7 +412,7 @@ def mapping_check_drift(mapping: Mapping) -> list[str]:
     template = fetch_template(mapping.tallyfy_connection, mapping.template_id)
     form = fetch_form(mapping.tally_connection, mapping.form_id)
     differences = engine.drift(
-        version_fields(version), template.fields, version.form_questions, form.questions
+        version_fields(version), template.fields, version_sources(version), form.sources
     )
     Mapping.objects.filter(pk=mapping.pk).update(
         attention=differences, attention_checked_at=timezone.now()

@@ -16,7 +16,7 @@ answers fit which field), `options`, `placeholders`, `encoders` (with `tables`),
 `checks` (before any submission) and `drift`.
 """
 
-from .checks import validate_spec
+from .checks import validate_rule, validate_rules, validate_spec
 from .compatibility import COMPATIBLE, compatible_sources, is_compatible
 from .drift import drift
 from .encoders import (
@@ -31,7 +31,12 @@ from .encoders import (
 from .launch import FALLBACK_NAME, NAME_MAX, build_launch
 from .marker import MARKER_PREFIX, find_marker, reference_line
 from .options import auto_match_options, find_option, resolve_option
-from .placeholders import CONTEXT_PLACEHOLDERS, placeholders, render_template
+from .placeholders import (
+    CONTEXT_PLACEHOLDERS,
+    PlaceholderLookup,
+    placeholders,
+    render_template,
+)
 from .rules import (
     DUPLICATE,
     INCOMPATIBLE,
@@ -81,6 +86,7 @@ __all__ = [
     "FieldRule",
     "LaunchPlan",
     "MappingSpec",
+    "PlaceholderLookup",
     "Problem",
     "auto_match_options",
     "build_launch",
@@ -97,5 +103,7 @@ __all__ = [
     "render_template",
     "resolve_option",
     "to_tallyfy_date",
+    "validate_rule",
+    "validate_rules",
     "validate_spec",
 ]

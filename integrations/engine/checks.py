@@ -1,17 +1,21 @@
-"""Checks of a mapping without a submission: what the builder and "enable" report."""
+"""Checks of a mapping without a submission: what the builder and "enable" report.
+
+`sources` are the form's questions as empty answers (`answers_from_questions`) or a sample
+submission's answers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from integrations.tally.answers import Answer, answer_index
 from integrations.tallyfy.shapes import KickoffField
 
-from .compatibility import is_compatible, sources_of
+from .compatibility import is_compatible
 from .encoders import constant_answer, encode_value
 from .options import find_option, resolve_option
-from .placeholders import is_known_placeholder, placeholders
+from .placeholders import CONTEXT_PLACEHOLDERS, PlaceholderLookup, unknown_placeholders
 from .rules import (
     DUPLICATE,
     INCOMPATIBLE,
@@ -20,7 +24,6 @@ from .rules import (
     REQUIRED,
     SUMMARY,
     UNKNOWN_OPTION,
-    UNKNOWN_PLACEHOLDER,
     UNKNOWN_SOURCE,
     UNMATCHED_OPTION,
     FieldRule,
@@ -32,23 +35,57 @@ from .rules import (
 
 
 def validate_spec(
-    spec: MappingSpec, fields: Sequence[KickoffField], questions: Iterable[Any]
+    spec: MappingSpec, fields: Sequence[KickoffField], sources: Sequence[Answer]
 ) -> list[Problem]:
     """What is wrong with a mapping before any submission arrives.
 
-    `questions` are the form's questions (dicts / TallyQuestion) or sample answers. Checks:
-    required field with nothing mapped, rule for a field the template no longer has, Tally
-    field no longer in the form, type pairs that don't fit, option-map entries pointing to a
-    Tallyfy option that no longer exists, Tally options that match no Tallyfy option,
+    Checks: required field with nothing mapped, rule for a field the template no longer has,
+    Tally field no longer in the form, type pairs that don't fit, option-map entries pointing
+    to a Tallyfy option that no longer exists, Tally options that match no Tallyfy option,
     constants and defaults that can't be sent, unknown placeholders.
     """
-    sources = sources_of(questions)
+    lookup = _lookup(sources)
+    problems = _rules_problems(spec.rules, fields, sources, lookup)
+    problems += unknown_placeholders(NAME, "Process name", spec.name_template, lookup)
+    problems += unknown_placeholders(SUMMARY, "Summary", spec.summary_template, lookup)
+    return problems
+
+
+def validate_rules(
+    rules: Sequence[FieldRule], fields: Sequence[KickoffField], sources: Sequence[Answer]
+) -> list[Problem]:
+    """`validate_spec` for the kick-off fields only (not the process name and summary)."""
+    return _rules_problems(rules, fields, sources, _lookup(sources))
+
+
+def validate_rule(
+    field: KickoffField, rule: FieldRule | None, sources: Sequence[Answer]
+) -> list[Problem]:
+    """What is wrong with one kick-off field's rule (None: left empty), as one builder row
+    shows it."""
+    if rule is None:
+        return _required_problems([field], covered=set())
+    found, covers = _field_problems(field, rule, answer_index(sources), _lookup(sources))
+    return found + _required_problems([field], covered={field.id} if covers else set())
+
+
+def _lookup(sources: Sequence[Answer]) -> PlaceholderLookup:
+    # No submission yet: every context key the delivery pipeline may pass counts as known.
+    return PlaceholderLookup(sources, CONTEXT_PLACEHOLDERS)
+
+
+def _rules_problems(
+    rules: Sequence[FieldRule],
+    fields: Sequence[KickoffField],
+    sources: Sequence[Answer],
+    lookup: PlaceholderLookup,
+) -> list[Problem]:
     by_key = answer_index(sources)
     by_id = {f.id: f for f in fields}
     problems: list[Problem] = []
     covered: set[str] = set()
     seen: set[str] = set()
-    for rule in spec.rules:
+    for rule in rules:
         f = by_id.get(rule.target_field_id)
         if f is None:
             problems.append(unknown_target(rule, fields))
@@ -57,40 +94,35 @@ def validate_spec(
             problems.append(field_problem(f, DUPLICATE, f"{f.label} is mapped twice."))
             continue
         seen.add(f.id)
-        found = _check_rule(f, rule, by_key, sources)
+        found, covers = _field_problems(f, rule, by_key, lookup)
         problems.extend(found)
-        empty_constant = rule.source == "constant" and rule.constant is None
-        unfillable = empty_constant or any(p.code in (UNKNOWN_SOURCE, INVALID) for p in found)
-        if rule.default is not None or not unfillable:
+        if covers:
             covered.add(f.id)
-    for f in fields:
-        if f.required and f.id not in covered:
-            problems.append(
-                field_problem(
-                    f,
-                    REQUIRED,
-                    f"{f.label} is required: map a Tally field, a constant or a default.",
-                )
-            )
-    for where, label, template in (
-        (NAME, "Process name", spec.name_template),
-        (SUMMARY, "Summary", spec.summary_template),
-    ):
-        for name in placeholders(template):
-            if not is_known_placeholder(name, sources):
-                problems.append(
-                    Problem(
-                        where,
-                        label,
-                        UNKNOWN_PLACEHOLDER,
-                        f"{label}: {{{name}}} is not a Tally field key or a unique label.",
-                    )
-                )
-    return problems
+    return problems + _required_problems(fields, covered)
+
+
+def _field_problems(
+    f: KickoffField, rule: FieldRule, by_key: Mapping[str, Answer], lookup: PlaceholderLookup
+) -> tuple[list[Problem], bool]:
+    """The rule's problems, and whether it can give the field a value at all."""
+    found = _check_rule(f, rule, by_key, lookup)
+    empty_constant = rule.source == "constant" and rule.constant is None
+    unfillable = empty_constant or any(p.code in (UNKNOWN_SOURCE, INVALID) for p in found)
+    return found, rule.default is not None or not unfillable
+
+
+def _required_problems(fields: Sequence[KickoffField], covered: set[str]) -> list[Problem]:
+    return [
+        field_problem(
+            f, REQUIRED, f"{f.label} is required: map a Tally field, a constant or a default."
+        )
+        for f in fields
+        if f.required and f.id not in covered
+    ]
 
 
 def _check_rule(
-    f: KickoffField, rule: FieldRule, by_key: Mapping[str, Answer], sources: Sequence[Answer]
+    f: KickoffField, rule: FieldRule, by_key: Mapping[str, Answer], lookup: PlaceholderLookup
 ) -> list[Problem]:
     problems: list[Problem] = []
     for tally, target in rule.option_map.items():
@@ -108,15 +140,7 @@ def _check_rule(
         if rule.constant is not None:
             problems.extend(_dry_run(f, rule, rule.constant, "constant"))
     elif rule.source == "template":
-        for name in placeholders(rule.template):
-            if not is_known_placeholder(name, sources):
-                problems.append(
-                    field_problem(
-                        f,
-                        UNKNOWN_PLACEHOLDER,
-                        f"{f.label}: {{{name}}} is not a Tally field key or a unique label.",
-                    )
-                )
+        problems.extend(unknown_placeholders(f.id, f.label, rule.template, lookup))
     elif rule.source == "field":
         source = by_key.get(rule.source_key)
         if not rule.source_key:

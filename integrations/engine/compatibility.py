@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Sequence
 
 from integrations.tally.answers import (
     CHOICE_TYPES,
@@ -11,7 +10,6 @@ from integrations.tally.answers import (
     NUMBER_TYPES,
     VARIABLE_TYPES,
     Answer,
-    answers_from_questions,
 )
 from integrations.tallyfy.shapes import KickoffField
 
@@ -67,21 +65,7 @@ def is_compatible(field_type: str, source: Answer) -> bool:
     return source.type != "PAYMENT" or parts is None or source.payment_part in parts
 
 
-def compatible_sources(
-    kickoff_field: KickoffField, answers_or_questions: Iterable[Any]
-) -> list[Answer]:
-    """The Tally inputs (from a submission's answers or a form's questions) that can fill
-    `kickoff_field`, in form order."""
-    return [
-        s for s in sources_of(answers_or_questions) if is_compatible(kickoff_field.field_type, s)
-    ]
-
-
-def sources_of(answers_or_questions: Iterable[Any]) -> list[Answer]:
-    """Answers as given, or questions (dicts / TallyQuestion) turned into empty Answers."""
-    items = list(answers_or_questions)
-    if all(isinstance(i, Answer) for i in items):
-        return items
-    return [i for i in items if isinstance(i, Answer)] + answers_from_questions(
-        i for i in items if not isinstance(i, Answer)
-    )
+def compatible_sources(kickoff_field: KickoffField, sources: Sequence[Answer]) -> list[Answer]:
+    """The Tally inputs (a submission's answers, or a form's questions as empty answers) that
+    can fill `kickoff_field`, in form order."""
+    return [s for s in sources if is_compatible(kickoff_field.field_type, s)]

@@ -3,25 +3,23 @@ questions, in sentences for the operator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from integrations.tally.answers import Answer, answer_index
 from integrations.tallyfy.shapes import KickoffField
-
-from .compatibility import sources_of
 
 
 def drift(
     old_fields: Sequence[KickoffField],
     new_fields: Sequence[KickoffField],
-    old_questions: Iterable[Any],
-    new_questions: Iterable[Any],
+    old_sources: Sequence[Answer],
+    new_sources: Sequence[Answer],
 ) -> list[str]:
     """What changed between two snapshots of a template's kick-off fields and a form's
-    questions, one sentence per difference (Tallyfy fields by id, Tally fields by key)."""
+    questions (as empty answers), one sentence per difference (Tallyfy fields by id, Tally
+    fields by key)."""
     out = _field_drift(old_fields, new_fields)
-    out += _question_drift(sources_of(old_questions), sources_of(new_questions))
+    out += _question_drift(old_sources, new_sources)
     return out
 
 

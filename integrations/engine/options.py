@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from integrations.tally.answers import ChoiceOption
@@ -55,7 +55,7 @@ def _mapped(option_map: Mapping[str, str], tally_id: str | None, tally_text: str
 
 
 def auto_match_options(
-    tally_options: Iterable[Any], tallyfy_options: Iterable[Any]
+    tally_options: Sequence[ChoiceOption], tallyfy_options: Sequence[Option]
 ) -> dict[str, Any]:
     """Pair a Tally question's options with a Tallyfy field's, for the mapping builder.
 
@@ -64,8 +64,8 @@ def auto_match_options(
     `"pairs": [(ChoiceOption, Option)]`, `"unmatched": [ChoiceOption]` (Tally options with no
     counterpart) and `"unused": [Option]` (Tallyfy options nobody chose)}.
     """
-    tally = [_as_choice(o) for o in tally_options]
-    tallyfy = [_as_option(o) for o in tallyfy_options]
+    tally = list(tally_options)
+    tallyfy = list(tallyfy_options)
     pairs: dict[int, Option] = {}
     used: set[int] = set()
     for key in (str, norm):
@@ -88,24 +88,3 @@ def auto_match_options(
         "unmatched": [o for i, o in enumerate(tally) if i not in pairs],
         "unused": [o for j, o in enumerate(tallyfy) if j not in used],
     }
-
-
-def _as_choice(option: Any) -> ChoiceOption:
-    if isinstance(option, ChoiceOption):
-        return option
-    if isinstance(option, Mapping):
-        return ChoiceOption(
-            str(option.get("id", option.get("text", ""))), str(option.get("text", ""))
-        )
-    return ChoiceOption(str(option), str(option))
-
-
-def _as_option(option: Any) -> Option:
-    if isinstance(option, Option):
-        return option
-    if isinstance(option, Mapping):
-        raw_id = option.get("id")
-        return Option(
-            id=raw_id if isinstance(raw_id, int) else None, text=str(option.get("text", ""))
-        )
-    return Option(id=None, text=str(option))

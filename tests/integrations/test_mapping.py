@@ -19,7 +19,13 @@ from integrations.engine import (
     render_template,
     validate_spec,
 )
-from integrations.tally.answers import TALLY_TYPES, Answer, ChoiceOption, answers_from_webhook
+from integrations.tally.answers import (
+    TALLY_TYPES,
+    Answer,
+    ChoiceOption,
+    answers_from_questions,
+    answers_from_webhook,
+)
 from integrations.tallyfy.shapes import FIELD_TYPES, Column, KickoffField, Option
 
 FIXTURE = (
@@ -560,7 +566,9 @@ def test_it_lists_compatible_sources_from_form_questions_too():
         {"id": "b", "type": "FILE_UPLOAD", "title": "Logo", "fields": []},
     ]
 
-    assert [s.key for s in compatible_sources(kickoff("date"), questions)] == ["question_a"]
+    sources = answers_from_questions(questions)
+
+    assert [s.key for s in compatible_sources(kickoff("date"), sources)] == ["question_a"]
 
 
 # --- Option matching for the builder ---------------------------------------------------
@@ -590,24 +598,25 @@ QUESTIONS = [
         "fields": [],
     },
 ]
+SOURCES = answers_from_questions(QUESTIONS)
 
 
 def test_validate_spec_finds_a_required_field_left_unmapped():
-    problems = validate_spec(spec(), [kickoff("text", label="Company", required=True)], QUESTIONS)
+    problems = validate_spec(spec(), [kickoff("text", label="Company", required=True)], SOURCES)
 
     assert codes(problems) == ["required"]
     assert problems[0].message.startswith("Company is required")
 
 
 def test_validate_spec_finds_a_rule_for_a_field_the_template_lost():
-    problems = validate_spec(spec(FieldRule("gone", source_key="question_3EKz4n")), [], QUESTIONS)
+    problems = validate_spec(spec(FieldRule("gone", source_key="question_3EKz4n")), [], SOURCES)
 
     assert codes(problems) == ["unknown_field"]
 
 
 def test_validate_spec_finds_a_source_no_longer_in_the_form():
     problems = validate_spec(
-        spec(FieldRule(FIELD, source_key="question_zzz")), [kickoff("text")], QUESTIONS
+        spec(FieldRule(FIELD, source_key="question_zzz")), [kickoff("text")], SOURCES
     )
 
     assert codes(problems) == ["unknown_source"]
@@ -615,7 +624,7 @@ def test_validate_spec_finds_a_source_no_longer_in_the_form():
 
 def test_validate_spec_finds_an_incompatible_type_pair():
     problems = validate_spec(
-        spec(FieldRule(FIELD, source_key="question_3EKz4n")), [kickoff("table")], QUESTIONS
+        spec(FieldRule(FIELD, source_key="question_3EKz4n")), [kickoff("table")], SOURCES
     )
 
     assert codes(problems) == ["incompatible"]
@@ -625,20 +634,20 @@ def test_validate_spec_finds_an_option_map_pointing_to_a_vanished_option():
     rule = FieldRule(FIELD, source_key="question_n9BqQm", option_map={"e": "Simple"})
     field = kickoff("dropdown", options=[Option(1, "Easy"), Option(2, "Hard")])
 
-    assert codes(validate_spec(spec(rule), [field], QUESTIONS)) == ["unknown_option"]
+    assert codes(validate_spec(spec(rule), [field], SOURCES)) == ["unknown_option"]
 
 
 def test_validate_spec_finds_tally_options_with_no_tallyfy_match():
     rule = FieldRule(FIELD, source_key="question_n9BqQm")
     field = kickoff("dropdown", options=[Option(1, "Easy")])
 
-    assert codes(validate_spec(spec(rule), [field], QUESTIONS)) == ["unmatched_option"]
+    assert codes(validate_spec(spec(rule), [field], SOURCES)) == ["unmatched_option"]
 
 
 def test_validate_spec_counts_an_empty_constant_as_nothing_mapped():
     rule = FieldRule(FIELD, source="constant", constant=None)
 
-    assert codes(validate_spec(spec(rule), [kickoff("text", required=True)], QUESTIONS)) == [
+    assert codes(validate_spec(spec(rule), [kickoff("text", required=True)], SOURCES)) == [
         "required"
     ]
 
@@ -646,7 +655,7 @@ def test_validate_spec_counts_an_empty_constant_as_nothing_mapped():
 def test_validate_spec_finds_a_constant_that_cannot_be_sent():
     rule = FieldRule(FIELD, source="constant", constant="someday")
 
-    assert codes(validate_spec(spec(rule), [kickoff("date")], QUESTIONS)) == ["invalid"]
+    assert codes(validate_spec(spec(rule), [kickoff("date")], SOURCES)) == ["invalid"]
 
 
 def test_validate_spec_accepts_a_sound_mapping_and_knows_labels_and_context_placeholders():
@@ -662,11 +671,11 @@ def test_validate_spec_accepts_a_sound_mapping_and_knows_labels_and_context_plac
     ]
     mapping = spec(*rules, name="{Text} {submission_id}", summary_template="{question_3xrXrn}")
 
-    assert validate_spec(mapping, fields, QUESTIONS) == []
+    assert validate_spec(mapping, fields, SOURCES) == []
 
 
 def test_validate_spec_warns_about_unknown_placeholders():
-    problems = validate_spec(spec(name="{Nope}"), [], QUESTIONS)
+    problems = validate_spec(spec(name="{Nope}"), [], SOURCES)
 
     assert [(p.field_id, p.code, p.blocking) for p in problems] == [
         ("name", "unknown_placeholder", False)
@@ -702,7 +711,7 @@ def test_drift_describes_each_difference_exactly():
         },
     ]
 
-    assert drift(old_fields, new_fields, QUESTIONS, new_questions) == [
+    assert drift(old_fields, new_fields, SOURCES, answers_from_questions(new_questions)) == [
         'Kick-off field "Notes" was removed.',
         'Kick-off field "Company" changed type from text to textarea.',
         'Option "Starter" of kick-off field "Plan" was renamed to "Basic".',
@@ -718,4 +727,4 @@ def test_drift_describes_each_difference_exactly():
 def test_drift_is_empty_when_nothing_changed():
     fields = [kickoff("text", required=True)]
 
-    assert drift(fields, fields, QUESTIONS, QUESTIONS) == []
+    assert drift(fields, fields, SOURCES, SOURCES) == []
