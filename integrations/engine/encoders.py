@@ -78,6 +78,7 @@ def _encode_text(limit: int, *, multiline: bool) -> Encoder:
 
 
 def is_valid_email(value: str) -> bool:
+    """Whether `value` is one email address (Django's validator)."""
     try:
         validate_email(value)
     except ValidationError:
@@ -355,4 +356,6 @@ def is_empty(value: Any) -> bool:
 
 
 def constant_answer(label: str, type_: str, value: Any) -> Answer:
+    """A value that is not a Tally answer (a constant, a default, a rendered template) in
+    the answer shape the encoders read."""
     return Answer(key="", label=label, type=type_, value=value)

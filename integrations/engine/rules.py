@@ -100,10 +100,12 @@ class LaunchPlan:
 
 
 def field_problem(f: KickoffField, code: str, message: str) -> Problem:
+    """A problem with kick-off field `f`."""
     return Problem(field_id=f.id, label=f.label, code=code, message=message)
 
 
 def unknown_target(rule: FieldRule, fields: Sequence[KickoffField]) -> Problem:
+    """The warning for a rule whose kick-off field the template does not have (by id)."""
     named = next((f for f in fields if rule.target_field_id in (f.label, f.alias)), None)
     hint = (
         f" It names {named.label!r} by label or alias; Tallyfy only accepts the field id."

@@ -11,4 +11,5 @@ def norm(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut shown by an ellipsis."""
     return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
