@@ -3,15 +3,15 @@ slash, like Tallyfy's."""
 
 from django.urls import path
 
-from . import api, control, oauth, views
+from .views import api, control, oauth, pages
 
 app_name = "sandbox_tallyfy"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("faults", views.home_faults, name="home_faults"),
-    path("tokens", views.home_tokens, name="home_tokens"),
-    path("app/<str:org>/processes/<str:run_id>", views.run_page, name="run"),
+    path("", pages.home, name="home"),
+    path("faults", pages.home_faults, name="home_faults"),
+    path("tokens", pages.home_tokens, name="home_tokens"),
+    path("app/<str:org>/processes/<str:run_id>", pages.run_page, name="run"),
     # OAuth (Laravel Passport style)
     path("oauth/authorize", oauth.authorize, name="authorize"),
     path("oauth/token", oauth.token, name="token"),

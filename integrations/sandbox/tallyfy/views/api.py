@@ -21,9 +21,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import serializers as out
-from . import services
-from .models import Checklist, Organization, Run, Task
+from .. import services
+from .. import shapes as out
+from ..models import Checklist, Organization, Run, Task
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
-from .models import User
-from .seed import DEMO_USER_ID
+from .. import services
+from ..models import User
+from ..seed import DEMO_USER_ID
 
 AUTHORIZE_PARAMS = (
     "client_id",

@@ -10,11 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import control, services
-from .display import render_value
-from .models import AccessToken, Checklist, Fault, Organization, Run
-from .seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID
-from .serializers import field_json
+from .. import services
+from ..display import render_value
+from ..models import AccessToken, Checklist, Fault, Organization, Run
+from ..seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID
+from ..shapes import field_json
+from . import control
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -13,10 +13,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import serializers as out
-from . import services
-from .models import AccessToken, AuthorizationCode, Fault, RateCounter, RefreshToken, Run, Task
-from .seed import seed
+from .. import services
+from .. import shapes as out
+from ..models import AccessToken, AuthorizationCode, Fault, RateCounter, RefreshToken, Run, Task
+from ..seed import seed
 
 
 def fault_json(fault: Fault) -> dict[str, Any]:
