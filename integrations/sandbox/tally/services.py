@@ -28,7 +28,6 @@ from .models import (
     RateWindow,
     Submission,
     TallyUser,
-    Webhook,
     WebhookEvent,
 )
 
@@ -195,35 +194,6 @@ def submission_create(
 # --- Webhooks ----------------------------------------------------------------------------
 
 
-def webhook_json(hook: Webhook) -> dict:
-    return {
-        "id": hook.id,
-        "formId": hook.form_id,
-        "url": hook.url,
-        "signingSecret": hook.signing_secret or None,
-        "httpHeaders": hook.http_headers,
-        "eventTypes": hook.event_types,
-        "externalSubscriber": hook.external_subscriber or None,
-        "isEnabled": hook.is_enabled,
-        "createdAt": shapes.iso(hook.created_at),
-        "updatedAt": shapes.iso(hook.updated_at),
-    }
-
-
-def event_json(event: WebhookEvent) -> dict:
-    return {
-        "id": event.public_id,
-        "webhookId": event.webhook_id,
-        "eventType": event.event_type,
-        "deliveryStatus": event.status,
-        "statusCode": event.status_code,
-        "response": event.response,
-        "retry": event.retry,
-        "payload": json.loads(event.payload),
-        "createdAt": shapes.iso(event.created_at),
-    }
-
-
 def sign(secret: str, body: bytes) -> str:
     """Docs: Tally-Signature = base64(HMAC-SHA256(secret, raw body)), no prefix."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
@@ -332,16 +302,3 @@ def event_redeliver(event: WebhookEvent) -> WebhookEvent:
         payload=event.payload,
     )
     return event_attempt(copy)
-
-
-def delivery_summary(event: WebhookEvent) -> dict:
-    return {
-        "webhookId": event.webhook_id,
-        "url": event.webhook.url,
-        "id": event.public_id,
-        "eventId": event.event_id,
-        "deliveryStatus": event.status,
-        "statusCode": event.status_code,
-        "response": event.response,
-        "retry": event.retry,
-    }

@@ -1,4 +1,4 @@
-"""Pure functions from stored rows to Tally's JSON shapes (API-NOTES.md, Tally half).
+"""Pure functions from stored rows to Tally's JSON shapes (docs/vendor-notes.md, Tally half).
 
 No I/O here except reading model attributes.
 """
@@ -6,9 +6,10 @@ No I/O here except reading model attributes.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import (
     CHOICE_TYPES,
@@ -18,6 +19,9 @@ from .catalog import (
     SINGLE_CHOICE_TYPES,
     VARIABLE_TYPES,
 )
+
+if TYPE_CHECKING:
+    from .models import Webhook, WebhookEvent
 
 _NS = uuid.UUID("0b1d6a0e-4d8f-4a55-9f0c-5a9a7e6f2c11")
 
@@ -363,6 +367,51 @@ def webhook_envelope(*, event_id: str, created_at: datetime, form, sub) -> dict:
             "createdAt": iso(sub.submitted_at),
             "fields": webhook_fields(form, sub.answers),
         },
+    }
+
+
+# --- Webhooks and their delivery log ---------------------------------------------------
+
+
+def webhook_json(hook: Webhook) -> dict:
+    return {
+        "id": hook.id,
+        "formId": hook.form_id,
+        "url": hook.url,
+        "signingSecret": hook.signing_secret or None,
+        "httpHeaders": hook.http_headers,
+        "eventTypes": hook.event_types,
+        "externalSubscriber": hook.external_subscriber or None,
+        "isEnabled": hook.is_enabled,
+        "createdAt": iso(hook.created_at),
+        "updatedAt": iso(hook.updated_at),
+    }
+
+
+def event_json(event: WebhookEvent) -> dict:
+    return {
+        "id": event.public_id,
+        "webhookId": event.webhook_id,
+        "eventType": event.event_type,
+        "deliveryStatus": event.status,
+        "statusCode": event.status_code,
+        "response": event.response,
+        "retry": event.retry,
+        "payload": json.loads(event.payload),
+        "createdAt": iso(event.created_at),
+    }
+
+
+def delivery_summary(event: WebhookEvent) -> dict:
+    return {
+        "webhookId": event.webhook_id,
+        "url": event.webhook.url,
+        "id": event.public_id,
+        "eventId": event.event_id,
+        "deliveryStatus": event.status,
+        "statusCode": event.status_code,
+        "response": event.response,
+        "retry": event.retry,
     }
 
 

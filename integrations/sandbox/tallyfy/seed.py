@@ -14,7 +14,21 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AccessToken, Checklist, Group, Organization, PrerunField, Step, User
+from .models import (
+    AccessToken,
+    AuthorizationCode,
+    Checklist,
+    Fault,
+    Group,
+    Organization,
+    PrerunField,
+    RateCounter,
+    RefreshToken,
+    Run,
+    Step,
+    Task,
+    User,
+)
 
 
 def stable_id(*parts: str) -> str:
@@ -300,3 +314,16 @@ def seed() -> None:
             "revoked": False,
         },
     )
+
+
+def reset() -> None:
+    """Forget every run, fault, OAuth grant and counter, then re-seed (ids stay the same)."""
+    with transaction.atomic():
+        Task.objects.all().delete()
+        Run.objects.all().delete()
+        Fault.objects.all().delete()
+        RateCounter.objects.all().delete()
+        AuthorizationCode.objects.all().delete()
+        RefreshToken.objects.all().delete()
+        AccessToken.objects.filter(kind=AccessToken.OAUTH).delete()
+        seed()

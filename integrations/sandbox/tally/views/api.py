@@ -1,4 +1,4 @@
-"""The sandbox Tally REST API under /sandbox/tally/api (shapes from API-NOTES.md)."""
+"""The sandbox Tally REST API under /sandbox/tally/api (shapes from docs/vendor-notes.md)."""
 
 from __future__ import annotations
 
@@ -268,14 +268,14 @@ def webhooks_collection(request: HttpRequest) -> HttpResponse:
             external_subscriber=data.get("externalSubscriber") or "",
             is_enabled=data.get("isEnabled", True),
         )
-        return json_response(services.webhook_json(hook), status=201)
+        return json_response(shapes.webhook_json(hook), status=201)
     page, limit = paging(request, default_limit=25)
     hooks = Webhook.objects.filter(form__owner=request.tally.user).order_by("-created_at", "id")
     total = hooks.count()
     rows = list(hooks[(page - 1) * limit : page * limit])
     return json_response(
         {
-            "webhooks": [services.webhook_json(h) for h in rows],
+            "webhooks": [shapes.webhook_json(h) for h in rows],
             "page": page,
             "limit": limit,
             "hasMore": page * limit < total,
@@ -312,7 +312,7 @@ def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
     if "externalSubscriber" in data:
         hook.external_subscriber = data["externalSubscriber"] or ""
     hook.save()
-    return json_response(services.webhook_json(hook))
+    return json_response(shapes.webhook_json(hook))
 
 
 @api_view(["GET"], scope="webhooks")
@@ -326,7 +326,7 @@ def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
     rows = list(events[(page - 1) * EVENTS_PER_PAGE : page * EVENTS_PER_PAGE])
     return json_response(
         {
-            "events": [services.event_json(e) for e in rows],
+            "events": [shapes.event_json(e) for e in rows],
             "page": page,
             "hasMore": page * EVENTS_PER_PAGE < total,
             "totalNumberOfEvents": total,
@@ -347,7 +347,7 @@ def webhook_event_redeliver(request: HttpRequest, webhook_id: str, event_id: str
     )
     if event is None:
         return not_found("Event")
-    return json_response(services.event_json(services.event_redeliver(event)))
+    return json_response(shapes.event_json(services.event_redeliver(event)))
 
 
 # --- Discovery --------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def submission_create(request: HttpRequest, form_id: str) -> HttpResponse:
             "respondentId": sub.respondent_id,
             "formId": form.id,
             "eventIds": [e.event_id for e in events],
-            "deliveries": [services.delivery_summary(e) for e in events],
+            "deliveries": [shapes.delivery_summary(e) for e in events],
         },
         status=201,
     )
@@ -135,7 +135,7 @@ def submissions_bulk(request: HttpRequest, form_id: str) -> HttpResponse:
 @require_POST
 def deliver_due(request: HttpRequest) -> HttpResponse:
     done = services.deliver_due()
-    return json_response({"attempted": [services.delivery_summary(e) for e in done]})
+    return json_response({"attempted": [shapes.delivery_summary(e) for e in done]})
 
 
 @csrf_exempt

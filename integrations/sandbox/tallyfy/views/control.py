@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
 from .. import shapes as out
-from ..models import AccessToken, AuthorizationCode, Fault, RateCounter, RefreshToken, Run, Task
-from ..seed import seed
+from ..models import Fault, Run
+from ..seed import reset
 
 
 def fault_json(fault: Fault) -> dict[str, Any]:
@@ -119,19 +118,6 @@ def runs(request: HttpRequest) -> JsonResponse:
         for run in qs.order_by("-created_at", "id")
     ]
     return JsonResponse({"data": data})
-
-
-def reset() -> None:
-    """Forget every run, fault, OAuth grant and counter, then re-seed (ids stay the same)."""
-    with transaction.atomic():
-        Task.objects.all().delete()
-        Run.objects.all().delete()
-        Fault.objects.all().delete()
-        RateCounter.objects.all().delete()
-        AuthorizationCode.objects.all().delete()
-        RefreshToken.objects.all().delete()
-        AccessToken.objects.filter(kind=AccessToken.OAUTH).delete()
-        seed()
 
 
 @csrf_exempt

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..display import render_value
 from ..models import AccessToken, Checklist, Fault, Organization, Run
-from ..seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID
+from ..seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID, reset
 from ..shapes import field_json
 from . import control
 
@@ -81,7 +81,7 @@ def home_tokens(request: HttpRequest) -> HttpResponse:
         n = services.tokens_revoke()
         messages.info(request, f"{n} token(s) revoked. Reset to restore the demo token.")
     elif action == "reset":
-        control.reset()
+        reset()
         messages.info(request, "Sandbox reset: runs, faults and OAuth grants forgotten.")
     return redirect("sandbox_tallyfy:home")
 
