@@ -197,3 +197,14 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_hash[:8]}@{self.window}: {self.count}"
+
+
+class Switch(models.Model):
+    """A variant switch set from the control page or API; absent = the setting's value."""
+
+    name = models.CharField(primary_key=True, max_length=40)
+    value = models.CharField(max_length=40)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

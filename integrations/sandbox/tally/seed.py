@@ -23,6 +23,7 @@ from .models import (
     OAuthCode,
     RateWindow,
     Submission,
+    Switch,
     TallyUser,
     Webhook,
 )
@@ -226,7 +227,8 @@ def seed() -> Seeded:
 
 @transaction.atomic
 def reset() -> Seeded:
-    """Forget everything (webhooks, log, tokens, faults, submissions) and seed again."""
-    for model in (Webhook, Submission, AccessToken, OAuthCode, Fault, RateWindow, Form, TallyUser):
+    """Forget everything (webhooks, log, tokens, faults, switches, submissions), seed again."""
+    models = (Webhook, Submission, AccessToken, OAuthCode, Fault, Switch, RateWindow, Form)
+    for model in (*models, TallyUser):
         model.objects.all().delete()
     return seed()

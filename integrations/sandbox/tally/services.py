@@ -28,6 +28,7 @@ from .models import (
     RateWindow,
     Submission,
     TallyUser,
+    Webhook,
     WebhookEvent,
 )
 
@@ -38,7 +39,6 @@ RETRY_SCHEDULE_SECONDS = [5 * 60, 30 * 60, 60 * 60, 6 * 60 * 60, 24 * 60 * 60]
 DELIVERY_TIMEOUT_SECONDS = 10.0
 RESPONSE_KEEP_CHARS = 1000
 ACCESS_TOKEN_SECONDS = 3600
-ALL_SCOPES = ["user", "forms", "responses", "webhooks"]
 
 
 def new_id(length: int = 6) -> str:
@@ -51,12 +51,10 @@ def new_id(length: int = 6) -> str:
 
 @dataclass
 class Caller:
+    """Who calls: the user behind a personal API key or an OAuth access token."""
+
     user: TallyUser
     token: str
-    scopes: set[str] | None  # None = personal API key (no scopes: everything)
-
-    def allows(self, scope: str) -> bool:
-        return self.scopes is None or scope in self.scopes
 
 
 def caller_for_token(token: str) -> Caller | None:
@@ -65,13 +63,13 @@ def caller_for_token(token: str) -> Caller | None:
         return None
     if token.startswith("tly-"):
         user = TallyUser.objects.filter(api_key=token).first()
-        return Caller(user, token, None) if user else None
+        return Caller(user, token) if user else None
     row = (
         AccessToken.objects.select_related("user")
         .filter(token=token, revoked=False, expires_at__gt=timezone.now())
         .first()
     )
-    return Caller(row.user, token, set(row.scope.split())) if row else None
+    return Caller(row.user, token) if row else None
 
 
 def tokens_issue(*, user: TallyUser, client_id: str, scope: str, refresh_token: str | None = None):
@@ -302,3 +300,23 @@ def event_redeliver(event: WebhookEvent) -> WebhookEvent:
         payload=event.payload,
     )
     return event_attempt(copy)
+
+
+# --- Tally's own pages: what a user does there, behind Kickoff's back ----------------------
+
+
+def webhook_set_enabled(webhook_id: str, enabled: bool) -> bool:
+    """Switch a webhook on or off as in Tally's Integrations tab; False when unknown."""
+    return bool(Webhook.objects.filter(id=webhook_id).update(is_enabled=enabled))
+
+
+def webhook_delete(webhook_id: str) -> bool:
+    """Delete a webhook (and its log) as in Tally's Integrations tab; False when unknown."""
+    deleted, _ = Webhook.objects.filter(id=webhook_id).delete()
+    return bool(deleted)
+
+
+def submission_delete(form_id: str, submission_id: str) -> bool:
+    """Delete one submission as a Tally user can; its id stops being a known cursor."""
+    deleted, _ = Submission.objects.filter(form_id=form_id, public_id=submission_id).delete()
+    return bool(deleted)

@@ -82,8 +82,12 @@ _OPTION_BLOCK = {
 }
 
 
-def form_blocks(form) -> list[dict]:
-    """Tally's block list: a form title, then per question a title block and its inputs."""
+def form_blocks(form, *, options: bool = True) -> list[dict]:
+    """Tally's block list: a form title, then per question a title block and its inputs.
+
+    Without `options`, a choice question is one block of its own type and its options are
+    named nowhere in the form (only webhook payloads carry them).
+    """
     blocks = [
         {
             "uuid": stable_uuid(form.id, "title"),
@@ -119,6 +123,9 @@ def form_blocks(form) -> list[dict]:
                 ]
             }
             blocks.append(_block(q, group, stable_uuid(form.id, q["id"], "input"), qtype, payload))
+        elif qtype in CHOICE_TYPES and not options:
+            payload = {"isRequired": q.get("required", False)}
+            blocks.append(_block(q, group, field_uuid(form.id, q), qtype, payload))
         elif qtype in CHOICE_TYPES:
             for i, opt in enumerate(q["options"]):
                 payload = {"index": i, "text": opt["text"], "isRequired": q.get("required", False)}
@@ -176,20 +183,29 @@ def form_settings(form) -> dict:
     }
 
 
-def form_detail(form) -> dict:
+def form_detail(form, *, options: bool = True) -> dict:
     return {
         "id": form.id,
         "name": form.name,
         "status": form.status,
-        "blocks": form_blocks(form),
+        "blocks": form_blocks(form, options=options),
         "settings": form_settings(form),
     }
 
 
-def questions_json(form) -> list[dict]:
+def question_ref(form, q: dict, shape: str = "fields") -> str:
+    """How responses name a question: its id, or its uuid when questions carry no id."""
+    return group_uuid(form.id, q) if shape == "uuid" else q["id"]
+
+
+def questions_json(form, *, shape: str = "fields") -> list[dict]:
+    """`{id, type, title, fields:[…]}` per question, or `{uuid, type, title}` (shape "uuid")."""
     out = []
     for q in form.questions:
         group = group_uuid(form.id, q)
+        if shape == "uuid":
+            out.append({"uuid": group, "type": q["type"], "title": q["title"]})
+            continue
         if q["type"] in VARIABLE_TYPES:
             fields = [
                 {
@@ -261,7 +277,11 @@ def _answered(value: Any) -> bool:
     return True
 
 
-def submission_json(sub, form, *, formatted: bool = False) -> dict:
+def submission_json(
+    sub, form, *, formatted: bool = False, answer_key: str = "answer", shape: str = "fields"
+) -> dict:
+    """One submission; each response carries its answer under `answer_key` ("answer" or
+    "value") and names its question as `questions_json(shape=…)` does."""
     responses = []
     for q in form.questions:
         value = sub.answers.get(q["id"])
@@ -269,8 +289,8 @@ def submission_json(sub, form, *, formatted: bool = False) -> dict:
             continue
         item = {
             "id": short_id(sub.public_id, q["id"], length=7),
-            "questionId": q["id"],
-            "answer": rest_answer(q, value),
+            "questionId": question_ref(form, q, shape),
+            answer_key: rest_answer(q, value),
         }
         if formatted:
             item["formattedAnswer"] = formatted_answer(q, value)

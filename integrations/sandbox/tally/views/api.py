@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .. import analytics, services, shapes
+from .. import analytics, services, shapes, switches
 from ..models import Form, Submission, Webhook, WebhookEvent
 from .common import (
     BadRequest,
@@ -31,10 +31,24 @@ def _own_form(request: HttpRequest, form_id: str) -> Form | None:
     return Form.objects.select_related("owner").filter(id=form_id, owner=request.tally.user).first()
 
 
+def _questions(form: Form) -> list[dict]:
+    return shapes.questions_json(form, shape=switches.current(switches.QUESTIONS_SHAPE))
+
+
+def _submission(sub: Submission, form: Form, *, formatted: bool = False) -> dict:
+    return shapes.submission_json(
+        sub,
+        form,
+        formatted=formatted,
+        answer_key=switches.current(switches.ANSWER_KEY),
+        shape=switches.current(switches.QUESTIONS_SHAPE),
+    )
+
+
 # --- User, forms -------------------------------------------------------------------------
 
 
-@api_view(["GET"], scope="user")
+@api_view(["GET"])
 def users_me(request: HttpRequest) -> HttpResponse:
     user = request.tally.user
     return json_response(
@@ -55,7 +69,7 @@ def users_me(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def forms_list(request: HttpRequest) -> HttpResponse:
     page, limit = paging(request)
     forms = (
@@ -77,22 +91,21 @@ def forms_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def form_detail(request: HttpRequest, form_id: str) -> HttpResponse:
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
-    return json_response(shapes.form_detail(form))
+    with_options = switches.current(switches.BLOCK_OPTIONS) == "with"
+    return json_response(shapes.form_detail(form, options=with_options))
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def form_questions(request: HttpRequest, form_id: str) -> HttpResponse:
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
-    return json_response(
-        {"questions": shapes.questions_json(form), "hasResponses": form.submissions.exists()}
-    )
+    return json_response({"questions": _questions(form), "hasResponses": form.submissions.exists()})
 
 
 # --- Submissions ---------------------------------------------------------------------------
@@ -118,7 +131,7 @@ def _date_param(request: HttpRequest, name: str, *, end: bool) -> datetime | Non
     return dt
 
 
-@api_view(["GET"], scope="responses")
+@api_view(["GET"])
 def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
     form = _own_form(request, form_id)
     if form is None:
@@ -143,11 +156,20 @@ def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
         anchor = Submission.objects.filter(form=form, public_id=after_id).first()
         if anchor is None:
             raise BadRequest("afterId", "afterId is not a submission of this form")
-        # Strictly after the anchor in submission order (submitted_at, then insertion).
-        scope = scope.filter(
-            Q(submitted_at__gt=anchor.submitted_at)
-            | Q(submitted_at=anchor.submitted_at, pk__gt=anchor.pk)
-        )
+        # A cursor it no longer knows (a deleted submission) is refused above, as an API
+        # does; which side of the anchor "after" means is a switch (docs: direction unstated).
+        if switches.current(switches.AFTER_ID) == "older":
+            # After the anchor in the list's own newest-first order.
+            scope = scope.filter(
+                Q(submitted_at__lt=anchor.submitted_at)
+                | Q(submitted_at=anchor.submitted_at, pk__lt=anchor.pk)
+            )
+        else:
+            # Strictly newer than the anchor (submitted_at, then insertion).
+            scope = scope.filter(
+                Q(submitted_at__gt=anchor.submitted_at)
+                | Q(submitted_at=anchor.submitted_at, pk__gt=anchor.pk)
+            )
     counts = scope.aggregate(
         all=Count("id"),
         completed=Count("id", filter=Q(is_completed=True)),
@@ -164,13 +186,13 @@ def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
             "limit": limit,
             "hasMore": has_more,
             "totalNumberOfSubmissionsPerFilter": counts,
-            "questions": shapes.questions_json(form),
-            "submissions": [shapes.submission_json(s, form) for s in rows[:limit]],
+            "questions": _questions(form),
+            "submissions": [_submission(s, form) for s in rows[:limit]],
         }
     )
 
 
-@api_view(["GET"], scope="responses")
+@api_view(["GET"])
 def submission_detail(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
     form = _own_form(request, form_id)
     if form is None:
@@ -178,11 +200,11 @@ def submission_detail(request: HttpRequest, form_id: str, submission_id: str) ->
     sub = Submission.objects.filter(form=form, public_id=submission_id).first()
     if sub is None:
         return not_found("Submission")
-    body = shapes.submission_json(sub, form, formatted=True)
+    body = _submission(sub, form, formatted=True)
     base = request.build_absolute_uri("/").rstrip("/")
     body["previewUrl"] = f"{base}/sandbox/tally/forms/{form.id}/submissions/{sub.public_id}"
     body["pdfUrl"] = None
-    return json_response({"questions": shapes.questions_json(form), "submission": body})
+    return json_response({"questions": _questions(form), "submission": body})
 
 
 # --- Analytics ---------------------------------------------------------------------------
@@ -196,7 +218,7 @@ _ANALYTICS = {
 }
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def form_analytics(request: HttpRequest, form_id: str, metric: str) -> HttpResponse:
     if metric not in _ANALYTICS:
         return not_found("Analytics endpoint")
@@ -248,7 +270,7 @@ def _own_webhook(request: HttpRequest, webhook_id: str) -> Webhook | None:
     return Webhook.objects.filter(id=webhook_id, form__owner=request.tally.user).first()
 
 
-@api_view(["GET", "POST"], scope="webhooks")
+@api_view(["GET", "POST"])
 def webhooks_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = read_json(request)
@@ -284,7 +306,7 @@ def webhooks_collection(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view(["PATCH", "DELETE"], scope="webhooks")
+@api_view(["PATCH", "DELETE"])
 def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
     hook = _own_webhook(request, webhook_id)
     if hook is None:
@@ -315,10 +337,10 @@ def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
     return json_response(shapes.webhook_json(hook))
 
 
-@api_view(["GET"], scope="webhooks")
+@api_view(["GET"])
 def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
     hook = _own_webhook(request, webhook_id)
-    if hook is None:
+    if hook is None or switches.current(switches.WEBHOOK_EVENTS) == "missing":
         return not_found("Webhook")
     page, _limit = paging(request)
     events = WebhookEvent.objects.filter(webhook=hook).order_by("-created_at", "-pk")
@@ -334,7 +356,7 @@ def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
     )
 
 
-@api_view(["POST"], scope="webhooks")
+@api_view(["POST"])
 def webhook_event_redeliver(request: HttpRequest, webhook_id: str, event_id: str) -> HttpResponse:
     hook = _own_webhook(request, webhook_id)
     if hook is None:
@@ -366,6 +388,7 @@ def well_known(request: HttpRequest) -> HttpResponse:
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "scopes_supported": services.ALL_SCOPES,
+            # Docs: "Tally does not define scopes" — a token reaches all the user's resources.
+            "scopes_supported": [],
         }
     )

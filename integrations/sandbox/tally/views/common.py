@@ -102,8 +102,10 @@ def apply_fault() -> HttpResponse | None:
     return None
 
 
-def api_view(methods: list[str], scope: str | None = None) -> Callable:
+def api_view(methods: list[str]) -> Callable:
     """Tally API endpoint: CSRF-exempt, method check, faults, bearer auth, 100/min limit.
+
+    No scope is checked: Tally defines none, a token reaches all of its user's resources.
 
     A missing Authorization header gets the plain-text `Unauthorized` body and a bad or
     expired token the JSON one: Tally is seen answering both ways.
@@ -131,8 +133,6 @@ def api_view(methods: list[str], scope: str | None = None) -> Callable:
             if services.rate_limit_hit(caller.token):
                 # Docs: 100 requests/min per key, then 429 — and no rate headers.
                 return error(429, "Too many requests", "RATE_LIMIT")
-            if scope and not caller.allows(scope):
-                return error(403, f"Missing scope: {scope}", "FORBIDDEN")
             request.tally = caller
             try:
                 return view(request, *args, **kwargs)

@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import seed, services, shapes
+from .. import seed, services, shapes, switches
 from ..models import Form
 from .common import BadRequest, json_response, not_found, read_json, validation_error
 
@@ -145,3 +145,48 @@ def reset(request: HttpRequest) -> HttpResponse:
     return json_response(
         {"users": [u.id for u in seeded.users], "forms": [f.id for f in seeded.forms]}
     )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def switches_view(request: HttpRequest) -> HttpResponse:
+    """GET lists the variant switches; POST {"<name>": "<value>", …} flips some; DELETE
+    puts every switch back to its setting."""
+    if request.method == "DELETE":
+        switches.clear()
+    elif request.method == "POST":
+        try:
+            data = read_json(request)
+        except BadRequest as exc:
+            return exc.response()
+        problems = [p for name, value in data.items() if (p := switches.flip(name, str(value)))]
+        if problems:
+            return validation_error([{"field": "switches", "message": p} for p in problems])
+    return json_response({"switches": switches.state()})
+
+
+@csrf_exempt
+@require_http_methods(["POST", "DELETE"])
+def webhook_action(request: HttpRequest, webhook_id: str) -> HttpResponse:
+    """What a user does in Tally's Integrations tab: POST {"isEnabled": bool} switches the
+    webhook on or off, DELETE removes it. Kickoff is not told."""
+    if request.method == "DELETE":
+        return HttpResponse(status=204) if services.webhook_delete(webhook_id) else not_found()
+    try:
+        enabled = read_json(request).get("isEnabled")
+    except BadRequest as exc:
+        return exc.response()
+    if not isinstance(enabled, bool):
+        return validation_error([{"field": "isEnabled", "message": "isEnabled must be a boolean"}])
+    if not services.webhook_set_enabled(webhook_id, enabled):
+        return not_found("Webhook")
+    return json_response({"id": webhook_id, "isEnabled": enabled})
+
+
+@csrf_exempt
+@require_http_methods(["DELETE"])
+def submission_delete(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
+    """Delete a submission as a Tally user can (its id then fails as an afterId cursor)."""
+    if not services.submission_delete(form_id, submission_id):
+        return not_found("Submission")
+    return HttpResponse(status=204)

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import seed, services, shapes
+from .. import seed, services, shapes, switches
 from ..catalog import CHOICE_TYPES, DEMO_API_KEY, PAYMENT_PARTS, VARIABLE_TYPES
 from ..models import Form, Submission, TallyUser, Webhook, WebhookEvent
 
@@ -46,6 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "forms": forms,
             "hooks": hooks,
             "fault": services.faults_current(),
+            "switches": switches.state(),
             "rate_limit": services.rate_limit(),
         },
     )
@@ -256,4 +257,35 @@ def deliver_due_now(request: HttpRequest) -> HttpResponse:
 def reset(request: HttpRequest) -> HttpResponse:
     seed.reset()
     messages.success(request, "Sandbox Tally reset to its seeded state.")
+    return redirect("sandbox_tally:home")
+
+
+@require_POST
+def switches_form(request: HttpRequest) -> HttpResponse:
+    """The variant switches form: set every switch shown, or put them back to settings."""
+    if request.POST.get("action") == "clear":
+        switches.clear()
+        messages.success(request, "Switches back to their settings.")
+        return redirect("sandbox_tally:home")
+    for variant in switches.VARIANTS:
+        value = request.POST.get(variant.name)
+        if value and (problem := switches.flip(variant.name, value)):
+            messages.error(request, problem)
+            return redirect("sandbox_tally:home")
+    messages.success(request, "Switches saved.")
+    return redirect("sandbox_tally:home")
+
+
+@require_POST
+def webhook_action(request: HttpRequest, webhook_id: str, action: str) -> HttpResponse:
+    """Tally's Integrations tab: disable, enable or delete a webhook behind Kickoff's back."""
+    if action == "delete":
+        done = services.webhook_delete(webhook_id)
+    elif action in ("disable", "enable"):
+        done = services.webhook_set_enabled(webhook_id, action == "enable")
+    else:
+        raise Http404
+    if not done:
+        raise Http404
+    messages.success(request, f"Webhook {webhook_id}: {action}d in Tally's Integrations tab.")
     return redirect("sandbox_tally:home")
