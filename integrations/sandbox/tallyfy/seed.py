@@ -26,6 +26,7 @@ from .models import (
     RefreshToken,
     Run,
     Step,
+    Switch,
     Task,
     User,
 )
@@ -317,11 +318,12 @@ def seed() -> None:
 
 
 def reset() -> None:
-    """Forget every run, fault, OAuth grant and counter, then re-seed (ids stay the same)."""
+    """Forget every run, fault, switch, OAuth grant and counter, then re-seed (same ids)."""
     with transaction.atomic():
         Task.objects.all().delete()
         Run.objects.all().delete()
         Fault.objects.all().delete()
+        Switch.objects.all().delete()
         RateCounter.objects.all().delete()
         AuthorizationCode.objects.all().delete()
         RefreshToken.objects.all().delete()

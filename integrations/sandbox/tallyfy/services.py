@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import switches
 from .models import (
     AccessToken,
     AuthorizationCode,
@@ -92,6 +93,7 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
         raise Invalid({"body": ["The request body must be a JSON object."]})
     errors: dict[str, list[str]] = {}
     users, groups = _org_people(org)
+    table_shape = switches.current(switches.TABLE_SHAPE)
 
     checklist = None
     checklist_id = body.get("checklist_id")
@@ -109,7 +111,9 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
         errors["name"] = [f"The name may not be greater than {NAME_MAX} characters."]
 
     summary = body.get("summary")
-    if summary is not None and not isinstance(summary, str):
+    if switches.current(switches.SUMMARY) == "dropped":
+        summary = None  # ignored without a word, like any key Tallyfy does not know
+    elif summary is not None and not isinstance(summary, str):
         errors["summary"] = ["The summary must be a string."]
 
     prerun_in = body.get("prerun")
@@ -135,7 +139,9 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
             }
             value = prerun_in.get(f.id)
             if f.id in prerun_in:
-                problem = check_value(definition, value, users=users, groups=groups)
+                problem = check_value(
+                    definition, value, users=users, groups=groups, table_shape=table_shape
+                )
                 if problem:
                     errors[f.id] = [problem]
                     continue
@@ -225,6 +231,7 @@ def task_update(*, task: Task, body: Any) -> Task:
         raise Invalid({"body": ["The request body must be a JSON object."]})
     errors: dict[str, list[str]] = {}
     users, groups = _org_people(task.run.organization)
+    table_shape = switches.current(switches.TABLE_SHAPE)
     taskdata_in = body.get("taskdata", {})
     if taskdata_in is None:
         taskdata_in = {}
@@ -236,7 +243,9 @@ def task_update(*, task: Task, body: Any) -> Task:
         if capture["id"] not in taskdata_in:
             continue
         value = taskdata_in[capture["id"]]
-        if problem := check_value(capture, value, users=users, groups=groups):
+        if problem := check_value(
+            capture, value, users=users, groups=groups, table_shape=table_shape
+        ):
             errors[capture["id"]] = [problem]
         else:
             updates[capture["id"]] = value

@@ -10,6 +10,7 @@ app_name = "sandbox_tallyfy"
 urlpatterns = [
     path("", pages.home, name="home"),
     path("faults", pages.home_faults, name="home_faults"),
+    path("switches", pages.home_switches, name="home_switches"),
     path("tokens", pages.home_tokens, name="home_tokens"),
     path("app/<str:org>/processes/<str:run_id>", pages.run_page, name="run"),
     # OAuth (Laravel Passport style)
@@ -41,6 +42,7 @@ urlpatterns = [
     ),
     # Control API for tests and demos
     path("control/faults", control.faults, name="control_faults"),
+    path("control/switches", control.switches_view, name="control_switches"),
     path("control/tokens/expire", control.tokens_expire, name="control_tokens_expire"),
     path("control/tokens/revoke", control.tokens_revoke, name="control_tokens_revoke"),
     path("control/runs", control.runs, name="control_runs"),

@@ -107,10 +107,31 @@ def table_cells(field: dict, value: list) -> list[list[str]] | None:
     return [by_column[i] for i in range(len(columns))]
 
 
-def check_value(field: dict, value: Any, *, users: set[int], groups: set[str]) -> str | None:
+def flat_cells(field: dict, value: Any) -> list[str] | None:
+    """The table's cells when `value` is a flat list of strings, one per column, else None.
+
+    The notes' source gives this one example: `["Widget", "3"]`.
+    """
+    columns = field.get("columns", [])
+    if not isinstance(value, list) or len(value) != len(columns):
+        return None
+    if not all(isinstance(cell, str) for cell in value):
+        return None
+    return list(value)
+
+
+def check_value(
+    field: dict,
+    value: Any,
+    *,
+    users: set[int],
+    groups: set[str],
+    table_shape: str = "lenient",
+) -> str | None:
     """The error for `value` in `field`, or None when Tallyfy would accept it.
 
     Empty values are left to the required check; this only judges the shape of a value.
+    `table_shape` "strict" takes tables only as the notes' source shows them (flat_cells).
     """
     label = field["label"]
     kind = field["field_type"]
@@ -153,6 +174,11 @@ def check_value(field: dict, value: Any, *, users: set[int], groups: set[str]) -
                 return f"The selected {label} is invalid."
             if "selected" in item and not isinstance(item["selected"], bool):
                 return f"{label}: selected must be true or false."
+        return None
+    if kind == "table" and table_shape == "strict":
+        if flat_cells(field, value) is None:
+            n = len(field.get("columns", []))
+            return f"{label} must be a flat list of strings, exactly one per column ({n})."
         return None
     if kind == "table":
         if table_cells(field, value) is None:

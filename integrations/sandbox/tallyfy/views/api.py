@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import services
+from .. import services, switches
 from .. import shapes as out
 from ..models import Checklist, Organization, Run, Task
 from .common import error, invalid, json_body, tallyfy_api
@@ -46,7 +46,10 @@ def _runs_list(request, org: Organization):
     if checklist_id := request.GET.get("checklist_id"):
         qs = qs.filter(checklist_id=checklist_id)
     if q := request.GET.get("q", "").strip():
-        qs = qs.filter(Q(name__icontains=q) | Q(summary__icontains=q))
+        if switches.current(switches.RUNS_SEARCH) == "name_only":
+            qs = qs.filter(name__icontains=q)
+        else:
+            qs = qs.filter(Q(name__icontains=q) | Q(summary__icontains=q))
     if status := request.GET.get("status"):
         qs = qs.filter(status=status)
     sort = request.GET.get("sort", "-created_at")

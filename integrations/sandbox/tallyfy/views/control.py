@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import services
+from .. import services, switches
 from .. import shapes as out
 from ..models import Fault, Run
 from ..seed import reset
@@ -125,3 +125,18 @@ def runs(request: HttpRequest) -> JsonResponse:
 def reset_view(request: HttpRequest) -> JsonResponse:
     reset()
     return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def switches_view(request: HttpRequest) -> JsonResponse:
+    """GET lists the variant switches; POST {"<name>": "<value>", …} flips some; DELETE
+    puts every switch back to its setting."""
+    if request.method == "DELETE":
+        switches.clear()
+    elif request.method == "POST":
+        data = _body(request)
+        problems = [p for name, value in data.items() if (p := switches.flip(name, str(value)))]
+        if problems:
+            return JsonResponse({"message": "; ".join(problems)}, status=400)
+    return JsonResponse({"data": switches.state()})

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import services, switches
 from ..display import render_value
 from ..models import AccessToken, Checklist, Fault, Organization, Run
 from ..seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID, reset
@@ -41,6 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 :25
             ],
             "faults": services.faults_active(),
+            "switches": switches.state(),
             "fault_kinds": Fault.KINDS,
             "fault_scopes": Fault.SCOPES,
             "fault_variants": Fault.VARIANTS,
@@ -68,6 +69,22 @@ def home_faults(request: HttpRequest) -> HttpResponse:
             messages.error(request, fault)
         else:
             messages.success(request, f"Next {fault.remaining} call(s) will {fault.kind}.")
+    return redirect("sandbox_tallyfy:home")
+
+
+@require_POST
+def home_switches(request: HttpRequest) -> HttpResponse:
+    """The variant switches form: set every switch shown, or put them back to settings."""
+    if request.POST.get("action") == "clear":
+        switches.clear()
+        messages.info(request, "Switches back to their settings.")
+        return redirect("sandbox_tallyfy:home")
+    for variant in switches.VARIANTS:
+        value = request.POST.get(variant.name)
+        if value and (problem := switches.flip(variant.name, value)):
+            messages.error(request, problem)
+            return redirect("sandbox_tallyfy:home")
+    messages.success(request, "Switches saved.")
     return redirect("sandbox_tallyfy:home")
 
 
