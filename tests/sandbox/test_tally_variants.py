@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.utils import timezone
 
@@ -245,3 +246,17 @@ def test_the_event_log_can_answer_404_while_the_webhook_still_delivers(client, a
     assert hook["id"] in {h["id"] for h in api.get("/webhooks").json()["webhooks"]}
     submit(client, SUPPORT_FORM_ID, {"Your email": "a@b.test"})
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_switch_flipped_over_http_holds_for_the_next_api_call(live_server):
+    from integrations.sandbox.tally.seed import seed
+
+    seed()
+    headers = {"Authorization": "Bearer tly-sandbox-demo-key", "tally-version": "2025-02-01"}
+    path = f"/sandbox/tally/api/forms/{SUPPORT_FORM_ID}/questions"
+    with httpx.Client(base_url=live_server.url, headers=headers, timeout=10) as http:
+        assert "id" in http.get(path).json()["questions"][0]
+        flipped = http.post(CONTROL + "/switches", json={"questions_shape": "uuid"})
+        assert flipped.status_code == 200
+        assert set(http.get(path).json()["questions"][0]) == {"uuid", "type", "title"}

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from integrations.sandbox.tallyfy import switches
+from integrations.sandbox.tallyfy.models import Task
 from tests.sandbox.test_tallyfy_support import (  # noqa: F401 (fixtures)
     ACME,
     CONTROL,
@@ -148,3 +149,20 @@ def test_strict_tables_refuse_anything_but_the_flat_list(api, client, table):
     assert refused.json()["errors"][f("contacts")] == [
         "Contacts must be a flat list of strings, exactly one per column (3)."
     ]
+
+
+def test_strict_tables_hold_for_task_form_values_too(api, client):
+    run_id = api.launch().json()["data"]["id"]
+    task = Task.objects.select_related("step").filter(run_id=run_id).first()
+    table = {"id": "t" * 32, "label": "Parts", "field_type": "table", "required": False}
+    table["columns"] = [{"id": 1, "label": "Part"}, {"id": 2, "label": "Qty"}]
+    task.step.captures = [*task.step.captures, table]
+    task.step.save()
+    url = f"/organizations/{ACME}/runs/{run_id}/tasks/{task.id}"
+    assert api.put(url, {"taskdata": {table["id"]: [["Widget"], ["3"]]}}).status_code == 200
+    flip(client, table_shape="strict")
+    refused = api.put(url, {"taskdata": {table["id"]: [["Widget"], ["3"]]}})
+    assert refused.status_code == 422
+    accepted = api.put(url, {"taskdata": {table["id"]: ["Widget", "3"]}})
+    assert accepted.status_code == 200
+    assert accepted.json()["data"]["taskdata"][table["id"]] == ["Widget", "3"]
