@@ -31,6 +31,7 @@ class TallyUser(models.Model):
 
     @property
     def full_name(self) -> str:
+        """First and last name."""
         return f"{self.first_name} {self.last_name}".strip()
 
 

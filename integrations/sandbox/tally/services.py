@@ -42,6 +42,7 @@ ACCESS_TOKEN_SECONDS = 3600
 
 
 def new_id(length: int = 6) -> str:
+    """A fresh Tally-like id: letters and digits."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
@@ -73,6 +74,7 @@ def caller_for_token(token: str) -> Caller | None:
 
 
 def tokens_issue(*, user: TallyUser, client_id: str, scope: str, refresh_token: str | None = None):
+    """A new OAuth access token (with a new refresh token unless one is given)."""
     return AccessToken.objects.create(
         token="tat-" + secrets.token_urlsafe(24),
         refresh_token=refresh_token or "trt-" + secrets.token_urlsafe(24),
@@ -84,11 +86,13 @@ def tokens_issue(*, user: TallyUser, client_id: str, scope: str, refresh_token: 
 
 
 def tokens_expire_all() -> int:
+    """Every live access token expires now; returns how many."""
     past = timezone.now() - timedelta(seconds=1)
     return AccessToken.objects.filter(expires_at__gt=past).update(expires_at=past)
 
 
 def tokens_revoke_all() -> int:
+    """Every access token (and so its refresh token) is revoked; returns how many."""
     return AccessToken.objects.filter(revoked=False).update(revoked=True)
 
 
@@ -96,6 +100,7 @@ def tokens_revoke_all() -> int:
 
 
 def rate_limit() -> int:
+    """Requests per minute per token (0 = unlimited)."""
     return int(getattr(settings, "SANDBOX_TALLY_RATE_LIMIT", 100))
 
 
@@ -125,6 +130,7 @@ def rate_limit_hit(token: str) -> bool:
 
 
 def faults_set(*, kind: str, count: int, retry_after: int = 1, hang_seconds: float = 15.0):
+    """The next `count` API calls answer with `kind` (500, 429 or hang)."""
     Fault.objects.update_or_create(
         pk=1,
         defaults={
@@ -137,10 +143,12 @@ def faults_set(*, kind: str, count: int, retry_after: int = 1, hang_seconds: flo
 
 
 def faults_clear() -> None:
+    """No more faults: the API answers normally."""
     Fault.objects.filter(pk=1).update(remaining=0)
 
 
 def faults_current() -> Fault | None:
+    """The pending fault, or None."""
     fault = Fault.objects.filter(pk=1, remaining__gt=0).first()
     return fault
 
@@ -173,6 +181,7 @@ def submission_create(
     country: str = "Belgium",
     duration_seconds: int = 90,
 ) -> Submission:
+    """Store one submission (no webhook yet) and touch the form's updatedAt."""
     sub = Submission.objects.create(
         public_id=new_id(),
         form=form,

@@ -35,6 +35,7 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def stable_uuid(*parts: str) -> str:
+    """A uuid derived from `parts`: the same on every seed."""
     return str(uuid.uuid5(_NS, ":".join(parts)))
 
 
@@ -53,6 +54,7 @@ def short_id(*parts: str, length: int = 6) -> str:
 
 
 def form_list_item(form, number_of_submissions: int) -> dict:
+    """One item of `GET /forms`."""
     return {
         "id": form.id,
         "name": form.name,
@@ -66,10 +68,12 @@ def form_list_item(form, number_of_submissions: int) -> dict:
 
 
 def group_uuid(form_id: str, q: dict) -> str:
+    """The uuid of a question's block group."""
     return stable_uuid(form_id, q["id"], "group")
 
 
 def field_uuid(form_id: str, q: dict) -> str:
+    """The uuid of a question's input block (its REST field)."""
     return stable_uuid(form_id, q["id"], "input")
 
 
@@ -151,6 +155,7 @@ def form_blocks(form, *, options: bool = True) -> list[dict]:
 
 
 def _block(q: dict, group: str, block_uuid: str, block_type: str, payload: dict) -> dict:
+    """One block of a question's group."""
     return {
         "uuid": block_uuid,
         "type": block_type,
@@ -161,6 +166,7 @@ def _block(q: dict, group: str, block_uuid: str, block_type: str, payload: dict)
 
 
 def form_settings(form) -> dict:
+    """The form's settings object, as Tally returns it."""
     return {
         "language": "en",
         "isClosed": form.is_closed,
@@ -184,6 +190,7 @@ def form_settings(form) -> dict:
 
 
 def form_detail(form, *, options: bool = True) -> dict:
+    """`GET /forms/{id}`: the form with its blocks and settings."""
     return {
         "id": form.id,
         "name": form.name,
@@ -235,6 +242,7 @@ def questions_json(form, *, shape: str = "fields") -> list[dict]:
 
 
 def _texts(q: dict, ids: list, key: str = "options") -> list:
+    """Option texts for option ids (an unknown id stays as is)."""
     by_id = {o["id"]: o["text"] for o in q.get(key, [])}
     return [by_id.get(i, i) for i in ids]
 
@@ -254,6 +262,7 @@ def rest_answer(q: dict, value: Any) -> Any:
 
 
 def formatted_answer(q: dict, value: Any) -> str:
+    """The answer as Tally's `formattedAnswer` shows it."""
     qtype = q["type"]
     answer = rest_answer(q, value)
     if qtype in VARIABLE_TYPES:
@@ -270,6 +279,7 @@ def formatted_answer(q: dict, value: Any) -> str:
 
 
 def _answered(value: Any) -> bool:
+    """Whether a stored answer is anything but empty."""
     if value is None:
         return False
     if isinstance(value, dict):
@@ -374,6 +384,7 @@ def webhook_fields(form, answers: dict) -> list[dict]:
 
 
 def webhook_envelope(*, event_id: str, created_at: datetime, form, sub) -> dict:
+    """The FORM_RESPONSE body delivered for one submission."""
     return {
         "eventId": event_id,
         "eventType": "FORM_RESPONSE",
@@ -394,6 +405,7 @@ def webhook_envelope(*, event_id: str, created_at: datetime, form, sub) -> dict:
 
 
 def webhook_json(hook: Webhook) -> dict:
+    """One webhook as `GET /webhooks` lists it."""
     return {
         "id": hook.id,
         "formId": hook.form_id,
@@ -409,6 +421,7 @@ def webhook_json(hook: Webhook) -> dict:
 
 
 def event_json(event: WebhookEvent) -> dict:
+    """One delivery-log entry as `GET /webhooks/{id}/events` lists it."""
     return {
         "id": event.public_id,
         "webhookId": event.webhook_id,
@@ -423,6 +436,7 @@ def event_json(event: WebhookEvent) -> dict:
 
 
 def delivery_summary(event: WebhookEvent) -> dict:
+    """One delivery as the control API reports it."""
     return {
         "webhookId": event.webhook_id,
         "url": event.webhook.url,
@@ -443,6 +457,7 @@ class AnswerError(ValueError):
 
 
 def _resolve_option(q: dict, item: Any, key: str = "options") -> str:
+    """The id of an option given by id, exact text or trimmed case-folded text."""
     options = q.get(key, [])
     for o in options:
         if item == o["id"]:
@@ -458,6 +473,7 @@ def _resolve_option(q: dict, item: Any, key: str = "options") -> str:
 
 
 def _coerce(q: dict, value: Any) -> Any:
+    """A given answer in the stored (webhook) shape of its question."""
     qtype = q["type"]
     if value is None:
         return None

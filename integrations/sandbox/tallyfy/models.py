@@ -30,6 +30,7 @@ class User(models.Model):
 
     @property
     def full_name(self) -> str:
+        """First and last name."""
         return f"{self.first_name} {self.last_name}"
 
 

@@ -59,19 +59,23 @@ GROUPS = [
 
 
 def field_id(template_key: str, alias: str) -> str:
+    """The stable id of a seeded kick-off field."""
     return stable_id("field", template_key, alias)
 
 
 def group_id(org_id: str, key: str) -> str:
+    """The stable id of a seeded group."""
     return stable_id("group", org_id, key)
 
 
 def _options(base: int, *texts: str) -> list[dict[str, Any]]:
+    """Options with int ids that are not positions."""
     # Option ids are ints that are not positions, so index/id mix-ups show up.
     return [{"id": base + 7 * i, "text": t} for i, t in enumerate(texts)]
 
 
 def _field(alias, label, field_type, required=False, options=None, columns=None, guidance=""):
+    """A kick-off field spec."""
     return {
         "alias": alias,
         "label": label,
@@ -123,6 +127,7 @@ SUPPORT_TRIAGE_FIELDS = [
 
 
 def _capture(template_key, alias, label, field_type, required=False, options=None):
+    """A task form field spec."""
     return {
         "id": field_id(template_key, f"task:{alias}"),
         "alias": alias,

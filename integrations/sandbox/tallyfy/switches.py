@@ -27,6 +27,7 @@ class Variant:
 
     @property
     def default(self) -> str:
+        """The first value: the sandbox's earlier behaviour."""
         return self.values[0]
 
 

@@ -22,6 +22,7 @@ DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def is_int(value: Any) -> bool:
+    """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -39,6 +40,7 @@ def is_empty(value: Any) -> bool:
 
 
 def _valid_email(value: Any) -> bool:
+    """Whether `value` is an email address."""
     if not isinstance(value, str):
         return False
     try:
@@ -49,6 +51,7 @@ def _valid_email(value: Any) -> bool:
 
 
 def _valid_url(value: Any) -> bool:
+    """Whether `value` is an http(s) URL."""
     if not isinstance(value, str):
         return False
     try:
@@ -59,6 +62,7 @@ def _valid_url(value: Any) -> bool:
 
 
 def parse_date(value: str) -> datetime | None:
+    """A Tallyfy date (`…T…:…:….000Z`) as a datetime, or None."""
     if not isinstance(value, str) or not DATE_RE.match(value):
         return None
     try:
@@ -68,6 +72,7 @@ def parse_date(value: str) -> datetime | None:
 
 
 def _option(field: dict, option_id: Any) -> dict | None:
+    """The field's option with this id, or None."""
     return next((o for o in field.get("options", []) if o["id"] == option_id), None)
 
 

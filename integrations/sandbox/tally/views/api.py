@@ -28,14 +28,17 @@ EVENTS_PER_PAGE = 25
 
 
 def _own_form(request: HttpRequest, form_id: str) -> Form | None:
+    """The caller's form with this id, or None."""
     return Form.objects.select_related("owner").filter(id=form_id, owner=request.tally.user).first()
 
 
 def _questions(form: Form) -> list[dict]:
+    """The form's questions in the shape the switch chooses."""
     return shapes.questions_json(form, shape=switches.current(switches.QUESTIONS_SHAPE))
 
 
 def _submission(sub: Submission, form: Form, *, formatted: bool = False) -> dict:
+    """One submission with the answer key and question shape the switches choose."""
     return shapes.submission_json(
         sub,
         form,
@@ -50,6 +53,7 @@ def _submission(sub: Submission, form: Form, *, formatted: bool = False) -> dict
 
 @api_view(["GET"])
 def users_me(request: HttpRequest) -> HttpResponse:
+    """`GET /users/me`."""
     user = request.tally.user
     return json_response(
         {
@@ -71,6 +75,7 @@ def users_me(request: HttpRequest) -> HttpResponse:
 
 @api_view(["GET"])
 def forms_list(request: HttpRequest) -> HttpResponse:
+    """`GET /forms`: the caller's forms, newest first, paged."""
     page, limit = paging(request)
     forms = (
         Form.objects.filter(owner=request.tally.user)
@@ -93,6 +98,7 @@ def forms_list(request: HttpRequest) -> HttpResponse:
 
 @api_view(["GET"])
 def form_detail(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`GET /forms/{id}`: blocks with or without options, as the switch chooses."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
@@ -102,6 +108,7 @@ def form_detail(request: HttpRequest, form_id: str) -> HttpResponse:
 
 @api_view(["GET"])
 def form_questions(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`GET /forms/{id}/questions`."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
@@ -112,6 +119,7 @@ def form_questions(request: HttpRequest, form_id: str) -> HttpResponse:
 
 
 def _date_param(request: HttpRequest, name: str, *, end: bool) -> datetime | None:
+    """`startDate`/`endDate` as an aware datetime, or BadRequest."""
     raw = request.GET.get(name)
     if not raw:
         return None
@@ -133,6 +141,7 @@ def _date_param(request: HttpRequest, name: str, *, end: bool) -> datetime | Non
 
 @api_view(["GET"])
 def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`GET /forms/{id}/submissions`: filters, dates, afterId, newest first."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
@@ -194,6 +203,7 @@ def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
 
 @api_view(["GET"])
 def submission_detail(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
+    """`GET /forms/{id}/submissions/{sid}` with formatted answers."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
@@ -220,6 +230,7 @@ _ANALYTICS = {
 
 @api_view(["GET"])
 def form_analytics(request: HttpRequest, form_id: str, metric: str) -> HttpResponse:
+    """`GET /forms/{id}/analytics/{metric}?period=`."""
     if metric not in _ANALYTICS:
         return not_found("Analytics endpoint")
     form = _own_form(request, form_id)
@@ -235,6 +246,7 @@ def form_analytics(request: HttpRequest, form_id: str, metric: str) -> HttpRespo
 
 
 def _validate_webhook(request: HttpRequest, data: dict, *, patch: bool) -> list[dict]:
+    """What is wrong with a webhook body (PATCH needs every field)."""
     errors = []
     if patch:
         missing = [k for k in ("formId", "url", "eventTypes", "isEnabled") if k not in data]
@@ -267,11 +279,13 @@ def _validate_webhook(request: HttpRequest, data: dict, *, patch: bool) -> list[
 
 
 def _own_webhook(request: HttpRequest, webhook_id: str) -> Webhook | None:
+    """The caller's webhook with this id, or None."""
     return Webhook.objects.filter(id=webhook_id, form__owner=request.tally.user).first()
 
 
 @api_view(["GET", "POST"])
 def webhooks_collection(request: HttpRequest) -> HttpResponse:
+    """`GET /webhooks` lists, `POST /webhooks` registers one."""
     if request.method == "POST":
         data = read_json(request)
         errors = _validate_webhook(request, data, patch=False)
@@ -308,6 +322,7 @@ def webhooks_collection(request: HttpRequest) -> HttpResponse:
 
 @api_view(["PATCH", "DELETE"])
 def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
+    """`PATCH /webhooks/{id}` replaces it, `DELETE` removes it."""
     hook = _own_webhook(request, webhook_id)
     if hook is None:
         return not_found("Webhook")
@@ -339,6 +354,7 @@ def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
 
 @api_view(["GET"])
 def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
+    """`GET /webhooks/{id}/events`: the delivery log, 25 a page (or 404 by switch)."""
     hook = _own_webhook(request, webhook_id)
     if hook is None or switches.current(switches.WEBHOOK_EVENTS) == "missing":
         return not_found("Webhook")
@@ -358,6 +374,7 @@ def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
 
 @api_view(["POST"])
 def webhook_event_redeliver(request: HttpRequest, webhook_id: str, event_id: str) -> HttpResponse:
+    """`POST /webhooks/{id}/events/{eventId}`: redeliver now."""
     hook = _own_webhook(request, webhook_id)
     if hook is None:
         return not_found("Webhook")
@@ -376,6 +393,7 @@ def webhook_event_redeliver(request: HttpRequest, webhook_id: str, event_id: str
 
 
 def well_known(request: HttpRequest) -> HttpResponse:
+    """`/.well-known/oauth-authorization-server`: the OAuth server's metadata."""
     if request.method != "GET":
         return error(405, "Method not allowed", "METHOD_NOT_ALLOWED")
     base = request.build_absolute_uri("/").rstrip("/")

@@ -15,6 +15,7 @@ FAULT_KINDS = ("500", "429", "hang")
 
 
 def _fault_json() -> dict:
+    """The pending fault as JSON."""
     fault = services.faults_current()
     if fault is None:
         return {"kind": None, "remaining": 0}
@@ -63,12 +64,14 @@ def faults(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def tokens_expire(request: HttpRequest) -> HttpResponse:
+    """Expire every OAuth access token."""
     return json_response({"expired": services.tokens_expire_all()})
 
 
 @csrf_exempt
 @require_POST
 def tokens_revoke(request: HttpRequest) -> HttpResponse:
+    """Revoke every OAuth token."""
     return json_response({"revoked": services.tokens_revoke_all()})
 
 
@@ -134,6 +137,7 @@ def submissions_bulk(request: HttpRequest, form_id: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def deliver_due(request: HttpRequest) -> HttpResponse:
+    """Run every due webhook retry now."""
     done = services.deliver_due()
     return json_response({"attempted": [shapes.delivery_summary(e) for e in done]})
 
@@ -141,6 +145,7 @@ def deliver_due(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def reset(request: HttpRequest) -> HttpResponse:
+    """Reset the sandbox Tally to its seeded state."""
     seeded = seed.reset()
     return json_response(
         {"users": [u.id for u in seeded.users], "forms": [f.id for f in seeded.forms]}

@@ -27,6 +27,7 @@ LOG_ROWS = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The sandbox Tally's home: users, faults, switches, forms, webhooks and their log."""
     users = list(TallyUser.objects.all())
     forms = (
         Form.objects.select_related("owner")
@@ -53,6 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _widgets(form: Form) -> list[dict]:
+    """The form's questions as inputs for the submit page."""
     widgets = []
     for q in form.questions:
         w = {**q, "name": f"question_{q['id']}", "input_type": _INPUT_TYPES.get(q["type"])}
@@ -133,6 +135,7 @@ def _given_from_post(form: Form, request: HttpRequest) -> dict:
 
 
 def _number(raw: str):
+    """A posted number as int or float (text when it is none)."""
     try:
         value = float(raw)
     except ValueError:
@@ -141,6 +144,7 @@ def _number(raw: str):
 
 
 def _file_entry(name: str, mime: str | None, size: int) -> dict:
+    """A file answer as Tally stores uploads."""
     file_id = services.new_id()
     return {
         "id": file_id,
@@ -195,6 +199,7 @@ def submit(request: HttpRequest, form_id: str) -> HttpResponse:
 
 
 def submission_preview(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
+    """A submission as Tally's preview page shows it."""
     sub = get_object_or_404(
         Submission.objects.select_related("form"), form_id=form_id, public_id=submission_id
     )
@@ -206,6 +211,7 @@ def submission_preview(request: HttpRequest, form_id: str, submission_id: str) -
 
 @require_POST
 def faults_form(request: HttpRequest) -> HttpResponse:
+    """The faults form: set the next N calls' fault, or clear it."""
     kind = request.POST.get("kind", "")
     if kind == "clear":
         services.faults_clear()
@@ -227,6 +233,7 @@ def faults_form(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def tokens_action(request: HttpRequest, action: str) -> HttpResponse:
+    """Expire or revoke every OAuth token."""
     if action == "expire":
         n = services.tokens_expire_all()
         messages.success(request, f"Expired {n} access token(s).")
@@ -240,6 +247,7 @@ def tokens_action(request: HttpRequest, action: str) -> HttpResponse:
 
 @require_POST
 def redeliver(request: HttpRequest, event_id: str) -> HttpResponse:
+    """Redeliver one logged event now."""
     event = get_object_or_404(WebhookEvent.objects.select_related("webhook"), public_id=event_id)
     copy = services.event_redeliver(event)
     messages.success(request, f"Redelivered: {copy.status} ({copy.status_code or 'no answer'}).")
@@ -248,6 +256,7 @@ def redeliver(request: HttpRequest, event_id: str) -> HttpResponse:
 
 @require_POST
 def deliver_due_now(request: HttpRequest) -> HttpResponse:
+    """Run every due webhook retry now."""
     done = services.deliver_due()
     messages.success(request, f"Ran {len(done)} due retr{'y' if len(done) == 1 else 'ies'}.")
     return redirect("sandbox_tally:home")
@@ -255,6 +264,7 @@ def deliver_due_now(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def reset(request: HttpRequest) -> HttpResponse:
+    """Reset the sandbox Tally to its seeded state."""
     seed.reset()
     messages.success(request, "Sandbox Tally reset to its seeded state.")
     return redirect("sandbox_tally:home")

@@ -16,17 +16,20 @@ from .common import error, invalid, json_body, tallyfy_api
 
 @tallyfy_api(["GET"])
 def me(request):
+    """`GET /me`."""
     return JsonResponse({"data": out.user_json(request.tallyfy_user)})
 
 
 @tallyfy_api(["GET"])
 def me_organizations(request):
+    """`GET /me/organizations`: the organizations the token reaches."""
     orgs = services.token_organizations(request.tallyfy_token)
     return JsonResponse(out.paginated(orgs, request.GET, out.organization_json))
 
 
 @tallyfy_api(["GET"])
 def checklists(request, org: Organization):
+    """`GET /checklists`: templates, searchable by title."""
     qs = Checklist.objects.filter(organization=org).order_by("title", "id")
     if q := request.GET.get("q", "").strip():
         qs = qs.filter(title__icontains=q)
@@ -35,17 +38,21 @@ def checklists(request, org: Organization):
 
 @tallyfy_api(["GET"])
 def checklist(request, org: Organization, checklist_id: str):
+    """`GET /checklists/{id}`: one template with its kick-off fields."""
     obj = Checklist.objects.filter(organization=org, id=checklist_id).first()
     if obj is None:
         return error(404, "Checklist not found.")
     return JsonResponse({"data": out.checklist_json(obj)})
 
 
-def _runs_list(request, org: Organization):
+@tallyfy_api(["GET"])
+def runs_list(request, org: Organization):
+    """GET runs: filtered by checklist_id, q and status, sorted, paged."""
     qs = Run.objects.filter(organization=org).select_related("checklist")
     if checklist_id := request.GET.get("checklist_id"):
         qs = qs.filter(checklist_id=checklist_id)
     if q := request.GET.get("q", "").strip():
+        # Docs: runs search is seen in SDKs only; whether `q` reads the summary is a switch.
         if switches.current(switches.RUNS_SEARCH) == "name_only":
             qs = qs.filter(name__icontains=q)
         else:
@@ -58,7 +65,9 @@ def _runs_list(request, org: Organization):
     return JsonResponse(out.paginated(qs, request.GET, out.run_json))
 
 
-def _run_launch(request, org: Organization):
+@tallyfy_api(["POST"], launch=True)
+def runs_launch(request, org: Organization):
+    """POST runs: launch a process (201 with the run, 422 with per-field errors)."""
     body = json_body(request)
     if body is ...:
         return error(400, "The request body is not valid JSON.")
@@ -67,16 +76,6 @@ def _run_launch(request, org: Organization):
     except services.Invalid as exc:
         return invalid(exc)
     return JsonResponse({"data": out.run_json(run)}, status=201)
-
-
-@tallyfy_api(["POST"], launch=True)
-def runs_launch(request, org: Organization):
-    return _run_launch(request, org)
-
-
-@tallyfy_api(["GET"])
-def runs_list(request, org: Organization):
-    return _runs_list(request, org)
 
 
 @csrf_exempt
@@ -89,6 +88,7 @@ def runs(request, org: str):
 
 @tallyfy_api(["GET"])
 def run(request, org: Organization, run_id: str):
+    """`GET /runs/{id}`."""
     obj = Run.objects.select_related("checklist").filter(organization=org, id=run_id).first()
     if obj is None:
         return error(404, "Run not found.")
@@ -97,6 +97,7 @@ def run(request, org: Organization, run_id: str):
 
 @tallyfy_api(["GET"])
 def run_tasks(request, org: Organization, run_id: str):
+    """`GET /runs/{id}/tasks` (`with=form_fields` adds the fields)."""
     obj = Run.objects.filter(organization=org, id=run_id).first()
     if obj is None:
         return error(404, "Run not found.")
@@ -109,6 +110,7 @@ def run_tasks(request, org: Organization, run_id: str):
 
 @tallyfy_api(["PUT"])
 def run_task(request, org: Organization, run_id: str, task_id: str):
+    """`PUT /runs/{id}/tasks/{task}`: set values, owners, deadline."""
     task = (
         Task.objects.select_related("step", "run__organization")
         .filter(run__organization=org, run_id=run_id, id=task_id)
@@ -128,6 +130,7 @@ def run_task(request, org: Organization, run_id: str, task_id: str):
 
 @tallyfy_api(["POST"])
 def run_completed_tasks(request, org: Organization, run_id: str):
+    """`POST /runs/{id}/completed-tasks`: complete a task."""
     obj = Run.objects.filter(organization=org, id=run_id).first()
     if obj is None:
         return error(404, "Run not found.")

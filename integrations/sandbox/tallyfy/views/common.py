@@ -28,10 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def error(status: int, message: str, **extra: Any) -> JsonResponse:
+    """A JSON error with Tallyfy's `message`."""
     return JsonResponse({"message": message, **extra}, status=status)
 
 
 def json_body(request: HttpRequest) -> Any:
+    """The parsed JSON body, or `...` when it is not JSON."""
     try:
         return json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -39,6 +41,7 @@ def json_body(request: HttpRequest) -> Any:
 
 
 def invalid(exc: services.Invalid) -> JsonResponse:
+    """A 422 for a validation error."""
     return JsonResponse(exc.body(), status=422)
 
 

@@ -19,6 +19,7 @@ from ..seed import reset
 
 
 def fault_json(fault: Fault) -> dict[str, Any]:
+    """One fault as the control API shows it."""
     return {
         "id": fault.id,
         "kind": fault.kind,
@@ -31,6 +32,7 @@ def fault_json(fault: Fault) -> dict[str, Any]:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The request's fields, JSON or form-encoded."""
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
@@ -123,6 +125,7 @@ def runs(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def reset_view(request: HttpRequest) -> JsonResponse:
+    """Reset the sandbox Tallyfy (runs, faults, switches, OAuth grants)."""
     reset()
     return JsonResponse({"ok": True})
 

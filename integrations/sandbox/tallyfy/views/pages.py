@@ -19,6 +19,7 @@ from . import control
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The sandbox Tallyfy's home: credentials, orgs, faults, switches, runs, templates."""
     orgs = Organization.objects.prefetch_related("members", "groups").order_by("name")
     checklists = (
         Checklist.objects.select_related("organization")
@@ -90,6 +91,7 @@ def home_switches(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def home_tokens(request: HttpRequest) -> HttpResponse:
+    """Expire or revoke tokens, or reset the sandbox."""
     action = request.POST.get("action")
     if action == "expire":
         n = services.tokens_expire()
