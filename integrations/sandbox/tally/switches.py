@@ -48,7 +48,7 @@ ANSWER_KEY = Variant(
     "answer_key",
     "SANDBOX_TALLY_ANSWER_KEY",
     ("answer", "value"),
-    ("responses carry `answer`", "responses carry `value`"),
+    ("responses carry answer", "responses carry value"),
     "Submission answer key",
 )
 # Docs: "Get submissions after this ID (cursor pagination)", direction unstated.
