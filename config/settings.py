@@ -265,6 +265,28 @@ SANDBOX_TIME_SCALE = _env("float", "SANDBOX_TIME_SCALE", default=1.0)
 SANDBOX_TALLY_RATE_LIMIT = _env("int", "SANDBOX_TALLY_RATE_LIMIT", default=100)
 SANDBOX_TALLYFY_RATE_LIMIT = _env("int", "SANDBOX_TALLYFY_RATE_LIMIT", default=100)
 
+
+def _sandbox_variant(name: str, *values: str) -> str:
+    """Sandbox only: one vendor variant; the first value is the default."""
+    value = _env("str", name, default=values[0]).strip().lower()
+    if value not in values:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(values)}, got {value!r}")
+    return value
+
+
+# Sandbox only: where the vendor notes allow several behaviours, which one the sandbox
+# vendors show (each can also be flipped on their pages and control API).
+SANDBOX_TALLY_QUESTIONS_SHAPE = _sandbox_variant("SANDBOX_TALLY_QUESTIONS_SHAPE", "fields", "uuid")
+SANDBOX_TALLY_ANSWER_KEY = _sandbox_variant("SANDBOX_TALLY_ANSWER_KEY", "answer", "value")
+SANDBOX_TALLY_AFTER_ID = _sandbox_variant("SANDBOX_TALLY_AFTER_ID", "newer", "older")
+SANDBOX_TALLY_BLOCK_OPTIONS = _sandbox_variant("SANDBOX_TALLY_BLOCK_OPTIONS", "with", "without")
+SANDBOX_TALLY_WEBHOOK_EVENTS = _sandbox_variant("SANDBOX_TALLY_WEBHOOK_EVENTS", "listed", "missing")
+SANDBOX_TALLYFY_RUNS_SEARCH = _sandbox_variant(
+    "SANDBOX_TALLYFY_RUNS_SEARCH", "name_and_summary", "name_only"
+)
+SANDBOX_TALLYFY_SUMMARY = _sandbox_variant("SANDBOX_TALLYFY_SUMMARY", "kept", "dropped")
+SANDBOX_TALLYFY_TABLE_SHAPE = _sandbox_variant("SANDBOX_TALLYFY_TABLE_SHAPE", "lenient", "strict")
+
 # --- Delivery pipeline ------------------------------------------------------------------
 # Seconds to wait before each automatic retry of a failed launch (5xx, timeouts, network);
 # after the last one the delivery fails for good and staff are emailed.

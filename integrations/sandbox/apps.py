@@ -1,3 +1,5 @@
+"""The sandbox umbrella app (its index page and shared templates)."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The sandbox's landing page."""
+
 from django.shortcuts import render
 
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from integrations.sandbox.tally.catalog import SUPPORT_FORM_ID
 from integrations.sandbox.tally.models import OAuthCode
 
 from . import test_tally_support as support
@@ -31,7 +32,8 @@ def challenge(verifier: str = VERIFIER) -> str:
 
 
 def params(settings, **extra) -> dict:
-    return {
+    """The authorize query; `scope=None` leaves `scope` out."""
+    query = {
         "client_id": settings.TALLY_CLIENT_ID,
         "response_type": "code",
         "scope": "user forms responses webhooks",
@@ -39,6 +41,7 @@ def params(settings, **extra) -> dict:
         "state": "st-123",
         **extra,
     }
+    return {k: v for k, v in query.items() if v is not None}
 
 
 def approve(client, settings, decision: str = "approve", **extra) -> dict:
@@ -221,12 +224,31 @@ def test_it_refuses_an_unknown_grant_type(client, settings, tally):
     assert resp.json()["error"] == "unsupported_grant_type"
 
 
-def test_it_enforces_scopes_on_oauth_tokens(client, settings, tally):
+def test_it_grants_a_token_without_any_scope_that_reaches_every_resource(client, settings, tally):
+    # Docs: "Tally does not define scopes" — a token reaches all of the user's resources.
+    page = client.get(AUTHORIZE, params(settings, scope=None))
+    assert "all your forms, responses and webhooks" in page.content.decode()
+    code = approve(client, settings, scope=None)["code"]
+    token = exchange(client, settings, code).json()["access_token"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    for path in ("/users/me", "/forms", "/webhooks", f"/forms/{SUPPORT_FORM_ID}/submissions"):
+        assert client.get(API + path, **bearer).status_code == 200, path
+    hook = {"formId": SUPPORT_FORM_ID, "url": REDIRECT, "eventTypes": ["FORM_RESPONSE"]}
+    created = client.post(API + "/webhooks", hook, content_type="application/json", **bearer)
+    assert created.status_code == 201
+
+
+def test_it_accepts_scopes_when_sent_and_never_narrows_the_token_to_them(client, settings, tally):
     code = approve(client, settings, scope="user forms")["code"]
     token = exchange(client, settings, code).json()["access_token"]
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     assert client.get(API + "/forms", **bearer).status_code == 200
-    assert client.get(API + "/webhooks", **bearer).status_code == 403
+    assert client.get(API + "/webhooks", **bearer).status_code == 200
+
+
+def test_it_publishes_no_scopes_in_its_metadata(client, tally):
+    meta = client.get(API + "/.well-known/oauth-authorization-server").json()
+    assert meta["scopes_supported"] == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,12 +13,9 @@ import pytest
 from integrations.sandbox.tally import seed as tally_seed
 from integrations.sandbox.tally.catalog import DEMO_API_KEY, OTHER_API_KEY
 
+# Tally's own published FORM_RESPONSE example with every field type.
 FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "tally"
-    / "form-response-all-types.json"
+    Path(__file__).resolve().parents[1] / "fixtures" / "tally" / "form-response-all-types.json"
 )
 API = "/sandbox/tally/api"
 CONTROL = "/sandbox/tally/control"

@@ -41,11 +41,13 @@ def period_bounds(form: Form, period: str, now: datetime | None = None):
 
 
 def _bucket_key(dt: datetime, hourly: bool) -> str:
+    """The bucket a moment falls in: its hour or its day."""
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:00") if hourly else dt.strftime("%Y-%m-%d")
 
 
 def _bucket_keys(start: datetime, end: datetime, hourly: bool) -> list[str]:
+    """Every bucket of a period, oldest first."""
     step = timedelta(hours=1) if hourly else timedelta(days=1)
     cursor = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if not hourly:
@@ -58,10 +60,12 @@ def _bucket_keys(start: datetime, end: datetime, hourly: bool) -> list[str]:
 
 
 def _noise(*parts: str, modulo: int = 3) -> int:
+    """A stable number below `modulo` from `parts`, so visits look organic yet repeat."""
     return int(hashlib.sha256(":".join(parts).encode()).hexdigest()[:8], 16) % modulo
 
 
 def _in_period(form: Form, period: str):
+    """The form's submissions inside the period, and the period's bounds."""
     start, end = period_bounds(form, period)
     return form.submissions.filter(submitted_at__gte=start, submitted_at__lt=end), start, end
 
@@ -86,16 +90,19 @@ def _buckets(form: Form, period: str) -> tuple[dict, dict, str]:
 
 
 def submissions_series(form: Form, period: str) -> dict:
+    """`analytics/submissions`: completed and partial per bucket."""
     counts, _visits, interval = _buckets(form, period)
     return {"data": counts, "interval": interval}
 
 
 def visits_series(form: Form, period: str) -> dict:
+    """`analytics/visits`: visits per bucket."""
     _counts, visits, interval = _buckets(form, period)
     return {"data": {k: {"totalVisits": v} for k, v in visits.items()}, "interval": interval}
 
 
 def metrics(form: Form, period: str) -> dict:
+    """`analytics/metrics`: visits, submissions, starts, completions and their durations."""
     _counts, visits, _ = _buckets(form, period)
     subs, _start, _end = _in_period(form, period)
     agg = subs.aggregate(
@@ -121,6 +128,7 @@ def metrics(form: Form, period: str) -> dict:
 
 
 def dimensions(form: Form, period: str) -> dict:
+    """`analytics/dimensions`: visits and submissions per source, device and country."""
     subs, _start, _end = _in_period(form, period)
     out = {}
     for key, column in (("sources", "source"), ("devices", "device"), ("countries", "country")):
@@ -141,6 +149,7 @@ def dimensions(form: Form, period: str) -> dict:
 
 
 def _is_answered(q: dict, value) -> bool:
+    """Whether a stored answer counts as answered."""
     if value is None:
         return False
     if q["type"] in VARIABLE_TYPES or q["type"] == "PAYMENT":

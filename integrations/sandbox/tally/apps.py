@@ -1,3 +1,5 @@
+"""The sandbox Tally as a Django app."""
+
 from django.apps import AppConfig
 
 

@@ -2,7 +2,7 @@
 
 Everything a real Tally account would hold, kept small. Question definitions live as JSON
 on the form (see `catalog.py` for their shape); answers live as JSON on the submission,
-keyed by question id, in the webhook value shapes of API-NOTES.md.
+keyed by question id, in the webhook value shapes of docs/vendor-notes.md.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class TallyUser(models.Model):
 
     @property
     def full_name(self) -> str:
+        """First and last name."""
         return f"{self.first_name} {self.last_name}".strip()
 
 
@@ -197,3 +198,14 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_hash[:8]}@{self.window}: {self.count}"
+
+
+class Switch(models.Model):
+    """A variant switch set from the control page or API; absent = the setting's value."""
+
+    name = models.CharField(primary_key=True, max_length=40)
+    value = models.CharField(max_length=40)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

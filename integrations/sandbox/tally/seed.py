@@ -23,6 +23,7 @@ from .models import (
     OAuthCode,
     RateWindow,
     Submission,
+    Switch,
     TallyUser,
     Webhook,
 )
@@ -55,17 +56,21 @@ class Seeded:
 
     @property
     def demo(self) -> TallyUser:
+        """The demo user (owns three forms)."""
         return self.users[0]
 
     @property
     def other(self) -> TallyUser:
+        """The other user (owns one form)."""
         return self.users[1]
 
     def form(self, form_id: str) -> Form:
+        """The seeded form with this id."""
         return next(f for f in self.forms if f.id == form_id)
 
 
 def _person(rng: random.Random) -> tuple[str, str]:
+    """A random respondent's name and email."""
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     email = f"{first.lower().replace('é', 'e')}.{last.lower()}@example.com"
     return f"{first} {last}", email
@@ -145,6 +150,7 @@ def fake_answer(q: dict, rng: random.Random) -> Any:
 
 
 def fake_answers(form: Form, rng: random.Random, *, completed: bool = True) -> dict:
+    """Answers to every question of `form` (a partial submission stops early)."""
     answers = {}
     questions = form.questions
     stop = len(questions) if completed else rng.randint(1, max(1, len(questions) - 1))
@@ -158,6 +164,7 @@ def fake_answers(form: Form, rng: random.Random, *, completed: bool = True) -> d
 
 
 def fake_submission(form: Form, rng: random.Random, *, submitted_at, public_id: str) -> Submission:
+    """One unsaved submission with plausible answers and analytics dimensions."""
     completed = rng.random() > 0.2
     return Submission(
         public_id=public_id,
@@ -193,6 +200,7 @@ def submissions_bulk_create(form: Form, count: int, *, days: int = 60, seed: str
 
 @transaction.atomic
 def seed() -> Seeded:
+    """Create or refresh the users and forms; add submissions to forms that have none."""
     out = Seeded()
     now = timezone.now()
     for spec in catalog.USERS:
@@ -226,7 +234,8 @@ def seed() -> Seeded:
 
 @transaction.atomic
 def reset() -> Seeded:
-    """Forget everything (webhooks, log, tokens, faults, submissions) and seed again."""
-    for model in (Webhook, Submission, AccessToken, OAuthCode, Fault, RateWindow, Form, TallyUser):
+    """Forget everything (webhooks, log, tokens, faults, switches, submissions), seed again."""
+    models = (Webhook, Submission, AccessToken, OAuthCode, Fault, Switch, RateWindow, Form)
+    for model in (*models, TallyUser):
         model.objects.all().delete()
     return seed()

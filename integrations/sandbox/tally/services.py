@@ -39,10 +39,10 @@ RETRY_SCHEDULE_SECONDS = [5 * 60, 30 * 60, 60 * 60, 6 * 60 * 60, 24 * 60 * 60]
 DELIVERY_TIMEOUT_SECONDS = 10.0
 RESPONSE_KEEP_CHARS = 1000
 ACCESS_TOKEN_SECONDS = 3600
-ALL_SCOPES = ["user", "forms", "responses", "webhooks"]
 
 
 def new_id(length: int = 6) -> str:
+    """A fresh Tally-like id: letters and digits."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
@@ -52,12 +52,10 @@ def new_id(length: int = 6) -> str:
 
 @dataclass
 class Caller:
+    """Who calls: the user behind a personal API key or an OAuth access token."""
+
     user: TallyUser
     token: str
-    scopes: set[str] | None  # None = personal API key (no scopes: everything)
-
-    def allows(self, scope: str) -> bool:
-        return self.scopes is None or scope in self.scopes
 
 
 def caller_for_token(token: str) -> Caller | None:
@@ -66,16 +64,17 @@ def caller_for_token(token: str) -> Caller | None:
         return None
     if token.startswith("tly-"):
         user = TallyUser.objects.filter(api_key=token).first()
-        return Caller(user, token, None) if user else None
+        return Caller(user, token) if user else None
     row = (
         AccessToken.objects.select_related("user")
         .filter(token=token, revoked=False, expires_at__gt=timezone.now())
         .first()
     )
-    return Caller(row.user, token, set(row.scope.split())) if row else None
+    return Caller(row.user, token) if row else None
 
 
 def tokens_issue(*, user: TallyUser, client_id: str, scope: str, refresh_token: str | None = None):
+    """A new OAuth access token (with a new refresh token unless one is given)."""
     return AccessToken.objects.create(
         token="tat-" + secrets.token_urlsafe(24),
         refresh_token=refresh_token or "trt-" + secrets.token_urlsafe(24),
@@ -87,11 +86,13 @@ def tokens_issue(*, user: TallyUser, client_id: str, scope: str, refresh_token: 
 
 
 def tokens_expire_all() -> int:
+    """Every live access token expires now; returns how many."""
     past = timezone.now() - timedelta(seconds=1)
     return AccessToken.objects.filter(expires_at__gt=past).update(expires_at=past)
 
 
 def tokens_revoke_all() -> int:
+    """Every access token (and so its refresh token) is revoked; returns how many."""
     return AccessToken.objects.filter(revoked=False).update(revoked=True)
 
 
@@ -99,6 +100,7 @@ def tokens_revoke_all() -> int:
 
 
 def rate_limit() -> int:
+    """Requests per minute per token (0 = unlimited)."""
     return int(getattr(settings, "SANDBOX_TALLY_RATE_LIMIT", 100))
 
 
@@ -128,6 +130,7 @@ def rate_limit_hit(token: str) -> bool:
 
 
 def faults_set(*, kind: str, count: int, retry_after: int = 1, hang_seconds: float = 15.0):
+    """The next `count` API calls answer with `kind` (500, 429 or hang)."""
     Fault.objects.update_or_create(
         pk=1,
         defaults={
@@ -140,10 +143,12 @@ def faults_set(*, kind: str, count: int, retry_after: int = 1, hang_seconds: flo
 
 
 def faults_clear() -> None:
+    """No more faults: the API answers normally."""
     Fault.objects.filter(pk=1).update(remaining=0)
 
 
 def faults_current() -> Fault | None:
+    """The pending fault, or None."""
     fault = Fault.objects.filter(pk=1, remaining__gt=0).first()
     return fault
 
@@ -176,6 +181,7 @@ def submission_create(
     country: str = "Belgium",
     duration_seconds: int = 90,
 ) -> Submission:
+    """Store one submission (no webhook yet) and touch the form's updatedAt."""
     sub = Submission.objects.create(
         public_id=new_id(),
         form=form,
@@ -193,35 +199,6 @@ def submission_create(
 
 
 # --- Webhooks ----------------------------------------------------------------------------
-
-
-def webhook_json(hook: Webhook) -> dict:
-    return {
-        "id": hook.id,
-        "formId": hook.form_id,
-        "url": hook.url,
-        "signingSecret": hook.signing_secret or None,
-        "httpHeaders": hook.http_headers,
-        "eventTypes": hook.event_types,
-        "externalSubscriber": hook.external_subscriber or None,
-        "isEnabled": hook.is_enabled,
-        "createdAt": shapes.iso(hook.created_at),
-        "updatedAt": shapes.iso(hook.updated_at),
-    }
-
-
-def event_json(event: WebhookEvent) -> dict:
-    return {
-        "id": event.public_id,
-        "webhookId": event.webhook_id,
-        "eventType": event.event_type,
-        "deliveryStatus": event.status,
-        "statusCode": event.status_code,
-        "response": event.response,
-        "retry": event.retry,
-        "payload": json.loads(event.payload),
-        "createdAt": shapes.iso(event.created_at),
-    }
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -334,14 +311,21 @@ def event_redeliver(event: WebhookEvent) -> WebhookEvent:
     return event_attempt(copy)
 
 
-def delivery_summary(event: WebhookEvent) -> dict:
-    return {
-        "webhookId": event.webhook_id,
-        "url": event.webhook.url,
-        "id": event.public_id,
-        "eventId": event.event_id,
-        "deliveryStatus": event.status,
-        "statusCode": event.status_code,
-        "response": event.response,
-        "retry": event.retry,
-    }
+# --- Tally's own pages: what a user does there, behind Kickoff's back ----------------------
+
+
+def webhook_set_enabled(webhook_id: str, enabled: bool) -> bool:
+    """Switch a webhook on or off as in Tally's Integrations tab; False when unknown."""
+    return bool(Webhook.objects.filter(id=webhook_id).update(is_enabled=enabled))
+
+
+def webhook_delete(webhook_id: str) -> bool:
+    """Delete a webhook (and its log) as in Tally's Integrations tab; False when unknown."""
+    deleted, _ = Webhook.objects.filter(id=webhook_id).delete()
+    return bool(deleted)
+
+
+def submission_delete(form_id: str, submission_id: str) -> bool:
+    """Delete one submission as a Tally user can; its id stops being a known cursor."""
+    deleted, _ = Submission.objects.filter(form_id=form_id, public_id=submission_id).delete()
+    return bool(deleted)

@@ -1,4 +1,4 @@
-"""Pure functions from stored rows to Tally's JSON shapes (API-NOTES.md, Tally half).
+"""Pure functions from stored rows to Tally's JSON shapes (docs/vendor-notes.md, Tally half).
 
 No I/O here except reading model attributes.
 """
@@ -6,9 +6,10 @@ No I/O here except reading model attributes.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import (
     CHOICE_TYPES,
@@ -18,6 +19,9 @@ from .catalog import (
     SINGLE_CHOICE_TYPES,
     VARIABLE_TYPES,
 )
+
+if TYPE_CHECKING:
+    from .models import Webhook, WebhookEvent
 
 _NS = uuid.UUID("0b1d6a0e-4d8f-4a55-9f0c-5a9a7e6f2c11")
 
@@ -31,6 +35,7 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def stable_uuid(*parts: str) -> str:
+    """A uuid derived from `parts`: the same on every seed."""
     return str(uuid.uuid5(_NS, ":".join(parts)))
 
 
@@ -49,6 +54,7 @@ def short_id(*parts: str, length: int = 6) -> str:
 
 
 def form_list_item(form, number_of_submissions: int) -> dict:
+    """One item of `GET /forms`."""
     return {
         "id": form.id,
         "name": form.name,
@@ -62,10 +68,12 @@ def form_list_item(form, number_of_submissions: int) -> dict:
 
 
 def group_uuid(form_id: str, q: dict) -> str:
+    """The uuid of a question's block group."""
     return stable_uuid(form_id, q["id"], "group")
 
 
 def field_uuid(form_id: str, q: dict) -> str:
+    """The uuid of a question's input block (its REST field)."""
     return stable_uuid(form_id, q["id"], "input")
 
 
@@ -78,8 +86,12 @@ _OPTION_BLOCK = {
 }
 
 
-def form_blocks(form) -> list[dict]:
-    """Tally's block list: a form title, then per question a title block and its inputs."""
+def form_blocks(form, *, options: bool = True) -> list[dict]:
+    """Tally's block list: a form title, then per question a title block and its inputs.
+
+    Without `options`, a choice question is one block of its own type and its options are
+    named nowhere in the form (only webhook payloads carry them).
+    """
     blocks = [
         {
             "uuid": stable_uuid(form.id, "title"),
@@ -115,6 +127,9 @@ def form_blocks(form) -> list[dict]:
                 ]
             }
             blocks.append(_block(q, group, stable_uuid(form.id, q["id"], "input"), qtype, payload))
+        elif qtype in CHOICE_TYPES and not options:
+            payload = {"isRequired": q.get("required", False)}
+            blocks.append(_block(q, group, field_uuid(form.id, q), qtype, payload))
         elif qtype in CHOICE_TYPES:
             for i, opt in enumerate(q["options"]):
                 payload = {"index": i, "text": opt["text"], "isRequired": q.get("required", False)}
@@ -140,6 +155,7 @@ def form_blocks(form) -> list[dict]:
 
 
 def _block(q: dict, group: str, block_uuid: str, block_type: str, payload: dict) -> dict:
+    """One block of a question's group."""
     return {
         "uuid": block_uuid,
         "type": block_type,
@@ -150,6 +166,7 @@ def _block(q: dict, group: str, block_uuid: str, block_type: str, payload: dict)
 
 
 def form_settings(form) -> dict:
+    """The form's settings object, as Tally returns it."""
     return {
         "language": "en",
         "isClosed": form.is_closed,
@@ -172,20 +189,30 @@ def form_settings(form) -> dict:
     }
 
 
-def form_detail(form) -> dict:
+def form_detail(form, *, options: bool = True) -> dict:
+    """`GET /forms/{id}`: the form with its blocks and settings."""
     return {
         "id": form.id,
         "name": form.name,
         "status": form.status,
-        "blocks": form_blocks(form),
+        "blocks": form_blocks(form, options=options),
         "settings": form_settings(form),
     }
 
 
-def questions_json(form) -> list[dict]:
+def question_ref(form, q: dict, shape: str = "fields") -> str:
+    """How responses name a question: its id, or its uuid when questions carry no id."""
+    return group_uuid(form.id, q) if shape == "uuid" else q["id"]
+
+
+def questions_json(form, *, shape: str = "fields") -> list[dict]:
+    """`{id, type, title, fields:[…]}` per question, or `{uuid, type, title}` (shape "uuid")."""
     out = []
     for q in form.questions:
         group = group_uuid(form.id, q)
+        if shape == "uuid":
+            out.append({"uuid": group, "type": q["type"], "title": q["title"]})
+            continue
         if q["type"] in VARIABLE_TYPES:
             fields = [
                 {
@@ -215,6 +242,7 @@ def questions_json(form) -> list[dict]:
 
 
 def _texts(q: dict, ids: list, key: str = "options") -> list:
+    """Option texts for option ids (an unknown id stays as is)."""
     by_id = {o["id"]: o["text"] for o in q.get(key, [])}
     return [by_id.get(i, i) for i in ids]
 
@@ -234,6 +262,7 @@ def rest_answer(q: dict, value: Any) -> Any:
 
 
 def formatted_answer(q: dict, value: Any) -> str:
+    """The answer as Tally's `formattedAnswer` shows it."""
     qtype = q["type"]
     answer = rest_answer(q, value)
     if qtype in VARIABLE_TYPES:
@@ -250,6 +279,7 @@ def formatted_answer(q: dict, value: Any) -> str:
 
 
 def _answered(value: Any) -> bool:
+    """Whether a stored answer is anything but empty."""
     if value is None:
         return False
     if isinstance(value, dict):
@@ -257,7 +287,11 @@ def _answered(value: Any) -> bool:
     return True
 
 
-def submission_json(sub, form, *, formatted: bool = False) -> dict:
+def submission_json(
+    sub, form, *, formatted: bool = False, answer_key: str = "answer", shape: str = "fields"
+) -> dict:
+    """One submission; each response carries its answer under `answer_key` ("answer" or
+    "value") and names its question as `questions_json(shape=…)` does."""
     responses = []
     for q in form.questions:
         value = sub.answers.get(q["id"])
@@ -265,8 +299,8 @@ def submission_json(sub, form, *, formatted: bool = False) -> dict:
             continue
         item = {
             "id": short_id(sub.public_id, q["id"], length=7),
-            "questionId": q["id"],
-            "answer": rest_answer(q, value),
+            "questionId": question_ref(form, q, shape),
+            answer_key: rest_answer(q, value),
         }
         if formatted:
             item["formattedAnswer"] = formatted_answer(q, value)
@@ -350,6 +384,7 @@ def webhook_fields(form, answers: dict) -> list[dict]:
 
 
 def webhook_envelope(*, event_id: str, created_at: datetime, form, sub) -> dict:
+    """The FORM_RESPONSE body delivered for one submission."""
     return {
         "eventId": event_id,
         "eventType": "FORM_RESPONSE",
@@ -366,6 +401,54 @@ def webhook_envelope(*, event_id: str, created_at: datetime, form, sub) -> dict:
     }
 
 
+# --- Webhooks and their delivery log ---------------------------------------------------
+
+
+def webhook_json(hook: Webhook) -> dict:
+    """One webhook as `GET /webhooks` lists it."""
+    return {
+        "id": hook.id,
+        "formId": hook.form_id,
+        "url": hook.url,
+        "signingSecret": hook.signing_secret or None,
+        "httpHeaders": hook.http_headers,
+        "eventTypes": hook.event_types,
+        "externalSubscriber": hook.external_subscriber or None,
+        "isEnabled": hook.is_enabled,
+        "createdAt": iso(hook.created_at),
+        "updatedAt": iso(hook.updated_at),
+    }
+
+
+def event_json(event: WebhookEvent) -> dict:
+    """One delivery-log entry as `GET /webhooks/{id}/events` lists it."""
+    return {
+        "id": event.public_id,
+        "webhookId": event.webhook_id,
+        "eventType": event.event_type,
+        "deliveryStatus": event.status,
+        "statusCode": event.status_code,
+        "response": event.response,
+        "retry": event.retry,
+        "payload": json.loads(event.payload),
+        "createdAt": iso(event.created_at),
+    }
+
+
+def delivery_summary(event: WebhookEvent) -> dict:
+    """One delivery as the control API reports it."""
+    return {
+        "webhookId": event.webhook_id,
+        "url": event.webhook.url,
+        "id": event.public_id,
+        "eventId": event.event_id,
+        "deliveryStatus": event.status,
+        "statusCode": event.status_code,
+        "response": event.response,
+        "retry": event.retry,
+    }
+
+
 # --- Parsing answers given by field key, question id or label ---------------------------
 
 
@@ -374,6 +457,7 @@ class AnswerError(ValueError):
 
 
 def _resolve_option(q: dict, item: Any, key: str = "options") -> str:
+    """The id of an option given by id, exact text or trimmed case-folded text."""
     options = q.get(key, [])
     for o in options:
         if item == o["id"]:
@@ -389,6 +473,7 @@ def _resolve_option(q: dict, item: Any, key: str = "options") -> str:
 
 
 def _coerce(q: dict, value: Any) -> Any:
+    """A given answer in the stored (webhook) shape of its question."""
     qtype = q["type"]
     if value is None:
         return None

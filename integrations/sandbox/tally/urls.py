@@ -16,6 +16,8 @@ urlpatterns = [
         name="submission",
     ),
     path("faults", pages.faults_form, name="faults_form"),
+    path("switches", pages.switches_form, name="switches_form"),
+    path("webhooks/<str:webhook_id>/<str:action>", pages.webhook_action, name="webhook_action"),
     path("tokens/<str:action>", pages.tokens_action, name="tokens_action"),
     path("events/<str:event_id>/redeliver", pages.redeliver, name="redeliver"),
     path("deliver-due", pages.deliver_due_now, name="deliver_due_now"),
@@ -46,6 +48,8 @@ urlpatterns = [
     ),
     # Control API for tests and benchmarks
     path("control/faults", control.faults, name="control_faults"),
+    path("control/switches", control.switches_view, name="control_switches"),
+    path("control/webhooks/<str:webhook_id>", control.webhook_action, name="control_webhook"),
     path("control/tokens/expire", control.tokens_expire, name="control_tokens_expire"),
     path("control/tokens/revoke", control.tokens_revoke, name="control_tokens_revoke"),
     path(
@@ -57,6 +61,11 @@ urlpatterns = [
         "control/forms/<str:form_id>/submissions/bulk",
         control.submissions_bulk,
         name="control_submissions_bulk",
+    ),
+    path(
+        "control/forms/<str:form_id>/submissions/<str:submission_id>",
+        control.submission_delete,
+        name="control_submission_delete",
     ),
     path("control/deliver-due", control.deliver_due, name="control_deliver_due"),
     path("control/reset", control.reset, name="control_reset"),

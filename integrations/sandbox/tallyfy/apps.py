@@ -1,3 +1,5 @@
+"""The sandbox Tallyfy as a Django app."""
+
 from django.apps import AppConfig
 
 

@@ -30,6 +30,7 @@ class User(models.Model):
 
     @property
     def full_name(self) -> str:
+        """First and last name."""
         return f"{self.first_name} {self.last_name}"
 
 
@@ -261,3 +262,14 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}@{self.window}: {self.count}"
+
+
+class Switch(models.Model):
+    """A variant switch set from the home page or control API; absent = the setting's value."""
+
+    name = models.CharField(primary_key=True, max_length=40)
+    value = models.CharField(max_length=40)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -14,7 +14,22 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .models import AccessToken, Checklist, Group, Organization, PrerunField, Step, User
+from .models import (
+    AccessToken,
+    AuthorizationCode,
+    Checklist,
+    Fault,
+    Group,
+    Organization,
+    PrerunField,
+    RateCounter,
+    RefreshToken,
+    Run,
+    Step,
+    Switch,
+    Task,
+    User,
+)
 
 
 def stable_id(*parts: str) -> str:
@@ -44,19 +59,23 @@ GROUPS = [
 
 
 def field_id(template_key: str, alias: str) -> str:
+    """The stable id of a seeded kick-off field."""
     return stable_id("field", template_key, alias)
 
 
 def group_id(org_id: str, key: str) -> str:
+    """The stable id of a seeded group."""
     return stable_id("group", org_id, key)
 
 
 def _options(base: int, *texts: str) -> list[dict[str, Any]]:
+    """Options with int ids that are not positions."""
     # Option ids are ints that are not positions, so index/id mix-ups show up.
     return [{"id": base + 7 * i, "text": t} for i, t in enumerate(texts)]
 
 
 def _field(alias, label, field_type, required=False, options=None, columns=None, guidance=""):
+    """A kick-off field spec."""
     return {
         "alias": alias,
         "label": label,
@@ -108,6 +127,7 @@ SUPPORT_TRIAGE_FIELDS = [
 
 
 def _capture(template_key, alias, label, field_type, required=False, options=None):
+    """A task form field spec."""
     return {
         "id": field_id(template_key, f"task:{alias}"),
         "alias": alias,
@@ -300,3 +320,17 @@ def seed() -> None:
             "revoked": False,
         },
     )
+
+
+def reset() -> None:
+    """Forget every run, fault, switch, OAuth grant and counter, then re-seed (same ids)."""
+    with transaction.atomic():
+        Task.objects.all().delete()
+        Run.objects.all().delete()
+        Fault.objects.all().delete()
+        Switch.objects.all().delete()
+        RateCounter.objects.all().delete()
+        AuthorizationCode.objects.all().delete()
+        RefreshToken.objects.all().delete()
+        AccessToken.objects.filter(kind=AccessToken.OAUTH).delete()
+        seed()

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import switches
 from .models import (
     AccessToken,
     AuthorizationCode,
@@ -43,6 +44,7 @@ class Invalid(Exception):
     message: str = ""
 
     def body(self) -> dict[str, Any]:
+        """The 422 body: a message and per-field errors."""
         messages = [m for ms in self.errors.values() for m in ms]
         message = self.message or (messages[0] if messages else "The given data was invalid.")
         if not self.message and len(messages) > 1:
@@ -58,12 +60,14 @@ class Invalid(Exception):
 
 
 def _org_people(org: Organization) -> tuple[set[int], set[str]]:
+    """The organization's member ids and group ids."""
     return set(org.members.values_list("id", flat=True)), set(
         org.groups.values_list("id", flat=True)
     )
 
 
 def _check_owners(owners: Any, users: set[int], groups: set[str]) -> str | None:
+    """What is wrong with an owners object, or None."""
     if not isinstance(owners, dict) or set(owners) - {"users", "guests", "groups"}:
         return 'owners must be an object {"users": [int], "guests": [email], "groups": [id]}.'
     if not all(isinstance(owners.get(k, []), list) for k in ("users", "guests", "groups")):
@@ -78,6 +82,7 @@ def _check_owners(owners: Any, users: set[int], groups: set[str]) -> str | None:
 
 
 def _owners(value: dict | None) -> dict[str, list]:
+    """An owners object with all three lists."""
     value = value or {}
     return {k: list(value.get(k, [])) for k in ("users", "guests", "groups")}
 
@@ -92,6 +97,7 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
         raise Invalid({"body": ["The request body must be a JSON object."]})
     errors: dict[str, list[str]] = {}
     users, groups = _org_people(org)
+    table_shape = switches.current(switches.TABLE_SHAPE)
 
     checklist = None
     checklist_id = body.get("checklist_id")
@@ -109,7 +115,9 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
         errors["name"] = [f"The name may not be greater than {NAME_MAX} characters."]
 
     summary = body.get("summary")
-    if summary is not None and not isinstance(summary, str):
+    if switches.current(switches.SUMMARY) == "dropped":
+        summary = None  # ignored without a word, like any key Tallyfy does not know
+    elif summary is not None and not isinstance(summary, str):
         errors["summary"] = ["The summary must be a string."]
 
     prerun_in = body.get("prerun")
@@ -135,7 +143,9 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
             }
             value = prerun_in.get(f.id)
             if f.id in prerun_in:
-                problem = check_value(definition, value, users=users, groups=groups)
+                problem = check_value(
+                    definition, value, users=users, groups=groups, table_shape=table_shape
+                )
                 if problem:
                     errors[f.id] = [problem]
                     continue
@@ -225,6 +235,7 @@ def task_update(*, task: Task, body: Any) -> Task:
         raise Invalid({"body": ["The request body must be a JSON object."]})
     errors: dict[str, list[str]] = {}
     users, groups = _org_people(task.run.organization)
+    table_shape = switches.current(switches.TABLE_SHAPE)
     taskdata_in = body.get("taskdata", {})
     if taskdata_in is None:
         taskdata_in = {}
@@ -236,7 +247,9 @@ def task_update(*, task: Task, body: Any) -> Task:
         if capture["id"] not in taskdata_in:
             continue
         value = taskdata_in[capture["id"]]
-        if problem := check_value(capture, value, users=users, groups=groups):
+        if problem := check_value(
+            capture, value, users=users, groups=groups, table_shape=table_shape
+        ):
             errors[capture["id"]] = [problem]
         else:
             updates[capture["id"]] = value
@@ -309,22 +322,26 @@ def token_authenticate(raw: str) -> AccessToken | None:
 
 
 def token_can_reach(token: AccessToken, org: Organization) -> bool:
+    """Whether the token may act on this organization."""
     if token.kind == AccessToken.PERSONAL:
         return token.organization_id == org.id
     return org.members.filter(id=token.user_id).exists()
 
 
 def token_organizations(token: AccessToken):
+    """The organizations a token reaches."""
     if token.kind == AccessToken.PERSONAL:
         return Organization.objects.filter(id=token.organization_id)
     return token.user.organizations.order_by("name")
 
 
 def _access_ttl() -> int:
+    """Seconds an OAuth access token lives."""
     return int(getattr(settings, "SANDBOX_TALLYFY_ACCESS_TOKEN_TTL", ACCESS_TOKEN_TTL))
 
 
 def oauth_issue(*, user: User, client_id: str, scope: str) -> tuple[AccessToken, RefreshToken]:
+    """A new OAuth access token and its refresh token."""
     access = AccessToken.objects.create(
         token=secrets.token_urlsafe(40),
         kind=AccessToken.OAUTH,
@@ -338,6 +355,7 @@ def oauth_issue(*, user: User, client_id: str, scope: str) -> tuple[AccessToken,
 
 
 def token_response(access: AccessToken, refresh: RefreshToken) -> dict[str, Any]:
+    """The token endpoint's JSON body."""
     return {
         "token_type": "Bearer",
         "expires_in": _access_ttl(),
@@ -349,6 +367,7 @@ def token_response(access: AccessToken, refresh: RefreshToken) -> dict[str, Any]
 def oauth_code_issue(
     *, user: User, client_id: str, redirect_uri: str, scope: str, challenge: str, method: str
 ) -> str:
+    """A new single-use authorization code."""
     code = AuthorizationCode.objects.create(
         code=secrets.token_urlsafe(32),
         client_id=client_id,
@@ -371,6 +390,7 @@ class GrantError(Exception):
 
 
 def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
+    """Whether the verifier matches the challenge (S256 or plain)."""
     if method == "S256":
         digest = hashlib.sha256(verifier.encode()).digest()
         computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -441,6 +461,7 @@ def clock() -> float:
 
 
 def rate_limit_per_minute() -> int:
+    """Requests per minute per organization (0 = unlimited)."""
     return int(getattr(settings, "SANDBOX_TALLYFY_RATE_LIMIT", 100))
 
 
@@ -480,6 +501,7 @@ def fault_add(
     hang_seconds: float = 5.0,
     variant: str = "message_errors",
 ) -> Fault:
+    """Queue a fault after any others."""
     return Fault.objects.create(
         kind=kind,
         remaining=count,
@@ -507,8 +529,10 @@ def fault_take(*, is_launch: bool) -> Fault | None:
 
 
 def faults_active():
+    """Faults with calls left, oldest first."""
     return Fault.objects.filter(remaining__gt=0).order_by("id")
 
 
 def faults_clear() -> None:
+    """Forget every fault."""
     Fault.objects.all().delete()

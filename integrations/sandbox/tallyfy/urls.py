@@ -3,15 +3,16 @@ slash, like Tallyfy's."""
 
 from django.urls import path
 
-from . import api, control, oauth, views
+from .views import api, control, oauth, pages
 
 app_name = "sandbox_tallyfy"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("faults", views.home_faults, name="home_faults"),
-    path("tokens", views.home_tokens, name="home_tokens"),
-    path("app/<str:org>/processes/<str:run_id>", views.run_page, name="run"),
+    path("", pages.home, name="home"),
+    path("faults", pages.home_faults, name="home_faults"),
+    path("switches", pages.home_switches, name="home_switches"),
+    path("tokens", pages.home_tokens, name="home_tokens"),
+    path("app/<str:org>/processes/<str:run_id>", pages.run_page, name="run"),
     # OAuth (Laravel Passport style)
     path("oauth/authorize", oauth.authorize, name="authorize"),
     path("oauth/token", oauth.token, name="token"),
@@ -41,6 +42,7 @@ urlpatterns = [
     ),
     # Control API for tests and demos
     path("control/faults", control.faults, name="control_faults"),
+    path("control/switches", control.switches_view, name="control_switches"),
     path("control/tokens/expire", control.tokens_expire, name="control_tokens_expire"),
     path("control/tokens/revoke", control.tokens_revoke, name="control_tokens_revoke"),
     path("control/runs", control.runs, name="control_runs"),

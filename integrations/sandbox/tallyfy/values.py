@@ -1,4 +1,4 @@
-"""Form-field values, as Tallyfy accepts them (shared/API-NOTES.md, "Launch").
+"""Form-field values, as Tallyfy accepts them (docs/vendor-notes.md, "Launch").
 
 One function checks a value against a field definition (a kick-off field or a task field,
 both `{id, label, field_type, options, columns, ...}` dicts) and returns an error message
@@ -22,6 +22,7 @@ DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def is_int(value: Any) -> bool:
+    """An int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -39,6 +40,7 @@ def is_empty(value: Any) -> bool:
 
 
 def _valid_email(value: Any) -> bool:
+    """Whether `value` is an email address."""
     if not isinstance(value, str):
         return False
     try:
@@ -49,6 +51,7 @@ def _valid_email(value: Any) -> bool:
 
 
 def _valid_url(value: Any) -> bool:
+    """Whether `value` is an http(s) URL."""
     if not isinstance(value, str):
         return False
     try:
@@ -59,6 +62,7 @@ def _valid_url(value: Any) -> bool:
 
 
 def parse_date(value: str) -> datetime | None:
+    """A Tallyfy date (`…T…:…:….000Z`) as a datetime, or None."""
     if not isinstance(value, str) or not DATE_RE.match(value):
         return None
     try:
@@ -68,6 +72,7 @@ def parse_date(value: str) -> datetime | None:
 
 
 def _option(field: dict, option_id: Any) -> dict | None:
+    """The field's option with this id, or None."""
     return next((o for o in field.get("options", []) if o["id"] == option_id), None)
 
 
@@ -107,10 +112,31 @@ def table_cells(field: dict, value: list) -> list[list[str]] | None:
     return [by_column[i] for i in range(len(columns))]
 
 
-def check_value(field: dict, value: Any, *, users: set[int], groups: set[str]) -> str | None:
+def flat_cells(field: dict, value: Any) -> list[str] | None:
+    """The table's cells when `value` is a flat list of strings, one per column, else None.
+
+    The notes' source gives this one example: `["Widget", "3"]`.
+    """
+    columns = field.get("columns", [])
+    if not isinstance(value, list) or len(value) != len(columns):
+        return None
+    if not all(isinstance(cell, str) for cell in value):
+        return None
+    return list(value)
+
+
+def check_value(
+    field: dict,
+    value: Any,
+    *,
+    users: set[int],
+    groups: set[str],
+    table_shape: str = "lenient",
+) -> str | None:
     """The error for `value` in `field`, or None when Tallyfy would accept it.
 
     Empty values are left to the required check; this only judges the shape of a value.
+    `table_shape` "strict" takes tables only as the notes' source shows them (flat_cells).
     """
     label = field["label"]
     kind = field["field_type"]
@@ -153,6 +179,11 @@ def check_value(field: dict, value: Any, *, users: set[int], groups: set[str]) -
                 return f"The selected {label} is invalid."
             if "selected" in item and not isinstance(item["selected"], bool):
                 return f"{label}: selected must be true or false."
+        return None
+    if kind == "table" and table_shape == "strict":
+        if flat_cells(field, value) is None:
+            n = len(field.get("columns", []))
+            return f"{label} must be a flat list of strings, exactly one per column ({n})."
         return None
     if kind == "table":
         if table_cells(field, value) is None:

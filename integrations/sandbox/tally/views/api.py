@@ -1,4 +1,4 @@
-"""The sandbox Tally REST API under /sandbox/tally/api (shapes from API-NOTES.md)."""
+"""The sandbox Tally REST API under /sandbox/tally/api (shapes from docs/vendor-notes.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .. import analytics, services, shapes
+from .. import analytics, services, shapes, switches
 from ..models import Form, Submission, Webhook, WebhookEvent
 from .common import (
     BadRequest,
@@ -28,14 +28,32 @@ EVENTS_PER_PAGE = 25
 
 
 def _own_form(request: HttpRequest, form_id: str) -> Form | None:
+    """The caller's form with this id, or None."""
     return Form.objects.select_related("owner").filter(id=form_id, owner=request.tally.user).first()
+
+
+def _questions(form: Form) -> list[dict]:
+    """The form's questions in the shape the switch chooses."""
+    return shapes.questions_json(form, shape=switches.current(switches.QUESTIONS_SHAPE))
+
+
+def _submission(sub: Submission, form: Form, *, formatted: bool = False) -> dict:
+    """One submission with the answer key and question shape the switches choose."""
+    return shapes.submission_json(
+        sub,
+        form,
+        formatted=formatted,
+        answer_key=switches.current(switches.ANSWER_KEY),
+        shape=switches.current(switches.QUESTIONS_SHAPE),
+    )
 
 
 # --- User, forms -------------------------------------------------------------------------
 
 
-@api_view(["GET"], scope="user")
+@api_view(["GET"])
 def users_me(request: HttpRequest) -> HttpResponse:
+    """`GET /users/me`."""
     user = request.tally.user
     return json_response(
         {
@@ -55,8 +73,9 @@ def users_me(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def forms_list(request: HttpRequest) -> HttpResponse:
+    """`GET /forms`: the caller's forms, newest first, paged."""
     page, limit = paging(request)
     forms = (
         Form.objects.filter(owner=request.tally.user)
@@ -77,28 +96,30 @@ def forms_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def form_detail(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`GET /forms/{id}`: blocks with or without options, as the switch chooses."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
-    return json_response(shapes.form_detail(form))
+    with_options = switches.current(switches.BLOCK_OPTIONS) == "with"
+    return json_response(shapes.form_detail(form, options=with_options))
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def form_questions(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`GET /forms/{id}/questions`."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
-    return json_response(
-        {"questions": shapes.questions_json(form), "hasResponses": form.submissions.exists()}
-    )
+    return json_response({"questions": _questions(form), "hasResponses": form.submissions.exists()})
 
 
 # --- Submissions ---------------------------------------------------------------------------
 
 
 def _date_param(request: HttpRequest, name: str, *, end: bool) -> datetime | None:
+    """`startDate`/`endDate` as an aware datetime, or BadRequest."""
     raw = request.GET.get(name)
     if not raw:
         return None
@@ -118,8 +139,9 @@ def _date_param(request: HttpRequest, name: str, *, end: bool) -> datetime | Non
     return dt
 
 
-@api_view(["GET"], scope="responses")
+@api_view(["GET"])
 def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`GET /forms/{id}/submissions`: filters, dates, afterId, newest first."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
@@ -143,11 +165,20 @@ def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
         anchor = Submission.objects.filter(form=form, public_id=after_id).first()
         if anchor is None:
             raise BadRequest("afterId", "afterId is not a submission of this form")
-        # Strictly after the anchor in submission order (submitted_at, then insertion).
-        scope = scope.filter(
-            Q(submitted_at__gt=anchor.submitted_at)
-            | Q(submitted_at=anchor.submitted_at, pk__gt=anchor.pk)
-        )
+        # A cursor it no longer knows (a deleted submission) is refused above, as an API
+        # does; which side of the anchor "after" means is a switch (docs: direction unstated).
+        if switches.current(switches.AFTER_ID) == "older":
+            # After the anchor in the list's own newest-first order.
+            scope = scope.filter(
+                Q(submitted_at__lt=anchor.submitted_at)
+                | Q(submitted_at=anchor.submitted_at, pk__lt=anchor.pk)
+            )
+        else:
+            # Strictly newer than the anchor (submitted_at, then insertion).
+            scope = scope.filter(
+                Q(submitted_at__gt=anchor.submitted_at)
+                | Q(submitted_at=anchor.submitted_at, pk__gt=anchor.pk)
+            )
     counts = scope.aggregate(
         all=Count("id"),
         completed=Count("id", filter=Q(is_completed=True)),
@@ -164,25 +195,26 @@ def submissions_list(request: HttpRequest, form_id: str) -> HttpResponse:
             "limit": limit,
             "hasMore": has_more,
             "totalNumberOfSubmissionsPerFilter": counts,
-            "questions": shapes.questions_json(form),
-            "submissions": [shapes.submission_json(s, form) for s in rows[:limit]],
+            "questions": _questions(form),
+            "submissions": [_submission(s, form) for s in rows[:limit]],
         }
     )
 
 
-@api_view(["GET"], scope="responses")
+@api_view(["GET"])
 def submission_detail(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
+    """`GET /forms/{id}/submissions/{sid}` with formatted answers."""
     form = _own_form(request, form_id)
     if form is None:
         return not_found("Form")
     sub = Submission.objects.filter(form=form, public_id=submission_id).first()
     if sub is None:
         return not_found("Submission")
-    body = shapes.submission_json(sub, form, formatted=True)
+    body = _submission(sub, form, formatted=True)
     base = request.build_absolute_uri("/").rstrip("/")
     body["previewUrl"] = f"{base}/sandbox/tally/forms/{form.id}/submissions/{sub.public_id}"
     body["pdfUrl"] = None
-    return json_response({"questions": shapes.questions_json(form), "submission": body})
+    return json_response({"questions": _questions(form), "submission": body})
 
 
 # --- Analytics ---------------------------------------------------------------------------
@@ -196,8 +228,9 @@ _ANALYTICS = {
 }
 
 
-@api_view(["GET"], scope="forms")
+@api_view(["GET"])
 def form_analytics(request: HttpRequest, form_id: str, metric: str) -> HttpResponse:
+    """`GET /forms/{id}/analytics/{metric}?period=`."""
     if metric not in _ANALYTICS:
         return not_found("Analytics endpoint")
     form = _own_form(request, form_id)
@@ -213,6 +246,7 @@ def form_analytics(request: HttpRequest, form_id: str, metric: str) -> HttpRespo
 
 
 def _validate_webhook(request: HttpRequest, data: dict, *, patch: bool) -> list[dict]:
+    """What is wrong with a webhook body (PATCH needs every field)."""
     errors = []
     if patch:
         missing = [k for k in ("formId", "url", "eventTypes", "isEnabled") if k not in data]
@@ -245,11 +279,13 @@ def _validate_webhook(request: HttpRequest, data: dict, *, patch: bool) -> list[
 
 
 def _own_webhook(request: HttpRequest, webhook_id: str) -> Webhook | None:
+    """The caller's webhook with this id, or None."""
     return Webhook.objects.filter(id=webhook_id, form__owner=request.tally.user).first()
 
 
-@api_view(["GET", "POST"], scope="webhooks")
+@api_view(["GET", "POST"])
 def webhooks_collection(request: HttpRequest) -> HttpResponse:
+    """`GET /webhooks` lists, `POST /webhooks` registers one."""
     if request.method == "POST":
         data = read_json(request)
         errors = _validate_webhook(request, data, patch=False)
@@ -268,14 +304,14 @@ def webhooks_collection(request: HttpRequest) -> HttpResponse:
             external_subscriber=data.get("externalSubscriber") or "",
             is_enabled=data.get("isEnabled", True),
         )
-        return json_response(services.webhook_json(hook), status=201)
+        return json_response(shapes.webhook_json(hook), status=201)
     page, limit = paging(request, default_limit=25)
     hooks = Webhook.objects.filter(form__owner=request.tally.user).order_by("-created_at", "id")
     total = hooks.count()
     rows = list(hooks[(page - 1) * limit : page * limit])
     return json_response(
         {
-            "webhooks": [services.webhook_json(h) for h in rows],
+            "webhooks": [shapes.webhook_json(h) for h in rows],
             "page": page,
             "limit": limit,
             "hasMore": page * limit < total,
@@ -284,8 +320,9 @@ def webhooks_collection(request: HttpRequest) -> HttpResponse:
     )
 
 
-@api_view(["PATCH", "DELETE"], scope="webhooks")
+@api_view(["PATCH", "DELETE"])
 def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
+    """`PATCH /webhooks/{id}` replaces it, `DELETE` removes it."""
     hook = _own_webhook(request, webhook_id)
     if hook is None:
         return not_found("Webhook")
@@ -312,13 +349,14 @@ def webhook_item(request: HttpRequest, webhook_id: str) -> HttpResponse:
     if "externalSubscriber" in data:
         hook.external_subscriber = data["externalSubscriber"] or ""
     hook.save()
-    return json_response(services.webhook_json(hook))
+    return json_response(shapes.webhook_json(hook))
 
 
-@api_view(["GET"], scope="webhooks")
+@api_view(["GET"])
 def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
+    """`GET /webhooks/{id}/events`: the delivery log, 25 a page (or 404 by switch)."""
     hook = _own_webhook(request, webhook_id)
-    if hook is None:
+    if hook is None or switches.current(switches.WEBHOOK_EVENTS) == "missing":
         return not_found("Webhook")
     page, _limit = paging(request)
     events = WebhookEvent.objects.filter(webhook=hook).order_by("-created_at", "-pk")
@@ -326,7 +364,7 @@ def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
     rows = list(events[(page - 1) * EVENTS_PER_PAGE : page * EVENTS_PER_PAGE])
     return json_response(
         {
-            "events": [services.event_json(e) for e in rows],
+            "events": [shapes.event_json(e) for e in rows],
             "page": page,
             "hasMore": page * EVENTS_PER_PAGE < total,
             "totalNumberOfEvents": total,
@@ -334,8 +372,9 @@ def webhook_events(request: HttpRequest, webhook_id: str) -> HttpResponse:
     )
 
 
-@api_view(["POST"], scope="webhooks")
+@api_view(["POST"])
 def webhook_event_redeliver(request: HttpRequest, webhook_id: str, event_id: str) -> HttpResponse:
+    """`POST /webhooks/{id}/events/{eventId}`: redeliver now."""
     hook = _own_webhook(request, webhook_id)
     if hook is None:
         return not_found("Webhook")
@@ -347,13 +386,14 @@ def webhook_event_redeliver(request: HttpRequest, webhook_id: str, event_id: str
     )
     if event is None:
         return not_found("Event")
-    return json_response(services.event_json(services.event_redeliver(event)))
+    return json_response(shapes.event_json(services.event_redeliver(event)))
 
 
 # --- Discovery --------------------------------------------------------------------------
 
 
 def well_known(request: HttpRequest) -> HttpResponse:
+    """`/.well-known/oauth-authorization-server`: the OAuth server's metadata."""
     if request.method != "GET":
         return error(405, "Method not allowed", "METHOD_NOT_ALLOWED")
     base = request.build_absolute_uri("/").rstrip("/")
@@ -366,6 +406,7 @@ def well_known(request: HttpRequest) -> HttpResponse:
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "scopes_supported": services.ALL_SCOPES,
+            # Docs: "Tally does not define scopes" — a token reaches all the user's resources.
+            "scopes_supported": [],
         }
     )

@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import seed, services, shapes
+from .. import seed, services, shapes, switches
 from ..models import Form
 from .common import BadRequest, json_response, not_found, read_json, validation_error
 
@@ -15,6 +15,7 @@ FAULT_KINDS = ("500", "429", "hang")
 
 
 def _fault_json() -> dict:
+    """The pending fault as JSON."""
     fault = services.faults_current()
     if fault is None:
         return {"kind": None, "remaining": 0}
@@ -63,12 +64,14 @@ def faults(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def tokens_expire(request: HttpRequest) -> HttpResponse:
+    """Expire every OAuth access token."""
     return json_response({"expired": services.tokens_expire_all()})
 
 
 @csrf_exempt
 @require_POST
 def tokens_revoke(request: HttpRequest) -> HttpResponse:
+    """Revoke every OAuth token."""
     return json_response({"revoked": services.tokens_revoke_all()})
 
 
@@ -105,7 +108,7 @@ def submission_create(request: HttpRequest, form_id: str) -> HttpResponse:
             "respondentId": sub.respondent_id,
             "formId": form.id,
             "eventIds": [e.event_id for e in events],
-            "deliveries": [services.delivery_summary(e) for e in events],
+            "deliveries": [shapes.delivery_summary(e) for e in events],
         },
         status=201,
     )
@@ -134,14 +137,61 @@ def submissions_bulk(request: HttpRequest, form_id: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def deliver_due(request: HttpRequest) -> HttpResponse:
+    """Run every due webhook retry now."""
     done = services.deliver_due()
-    return json_response({"attempted": [services.delivery_summary(e) for e in done]})
+    return json_response({"attempted": [shapes.delivery_summary(e) for e in done]})
 
 
 @csrf_exempt
 @require_POST
 def reset(request: HttpRequest) -> HttpResponse:
+    """Reset the sandbox Tally to its seeded state."""
     seeded = seed.reset()
     return json_response(
         {"users": [u.id for u in seeded.users], "forms": [f.id for f in seeded.forms]}
     )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def switches_view(request: HttpRequest) -> HttpResponse:
+    """GET lists the variant switches; POST {"<name>": "<value>", …} flips some; DELETE
+    puts every switch back to its setting."""
+    if request.method == "DELETE":
+        switches.clear()
+    elif request.method == "POST":
+        try:
+            data = read_json(request)
+        except BadRequest as exc:
+            return exc.response()
+        problems = [p for name, value in data.items() if (p := switches.flip(name, str(value)))]
+        if problems:
+            return validation_error([{"field": "switches", "message": p} for p in problems])
+    return json_response({"switches": switches.state()})
+
+
+@csrf_exempt
+@require_http_methods(["POST", "DELETE"])
+def webhook_action(request: HttpRequest, webhook_id: str) -> HttpResponse:
+    """What a user does in Tally's Integrations tab: POST {"isEnabled": bool} switches the
+    webhook on or off, DELETE removes it. Kickoff is not told."""
+    if request.method == "DELETE":
+        return HttpResponse(status=204) if services.webhook_delete(webhook_id) else not_found()
+    try:
+        enabled = read_json(request).get("isEnabled")
+    except BadRequest as exc:
+        return exc.response()
+    if not isinstance(enabled, bool):
+        return validation_error([{"field": "isEnabled", "message": "isEnabled must be a boolean"}])
+    if not services.webhook_set_enabled(webhook_id, enabled):
+        return not_found("Webhook")
+    return json_response({"id": webhook_id, "isEnabled": enabled})
+
+
+@csrf_exempt
+@require_http_methods(["DELETE"])
+def submission_delete(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
+    """Delete a submission as a Tally user can (its id then fails as an afterId cursor)."""
+    if not services.submission_delete(form_id, submission_id):
+        return not_found("Submission")
+    return HttpResponse(status=204)

@@ -29,11 +29,13 @@ PKCE = ["code_challenge", "code_challenge_method"]
 
 
 def _with_query(url: str, params: dict) -> str:
+    """`url` with `params` appended to its query."""
     joiner = "&" if urlsplit(url).query else "?"
     return url + joiner + urlencode({k: v for k, v in params.items() if v is not None})
 
 
 def _error_page(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 page for a request that cannot be redirected back."""
     return render(request, "sandbox_tally/oauth_error.html", {"message": message}, status=400)
 
 
@@ -97,10 +99,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> HttpResponse:
+    """An RFC 6749 error body."""
     return json_response({"error": error, "error_description": description}, status=status)
 
 
 def _token_body(request: HttpRequest) -> dict:
+    """The token request's fields, form-encoded or JSON."""
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
@@ -111,6 +115,7 @@ def _token_body(request: HttpRequest) -> dict:
 
 
 def _client_credentials(request: HttpRequest, body: dict) -> tuple[str, str]:
+    """Client id and secret from HTTP Basic or the body."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("basic "):
         try:
@@ -123,6 +128,7 @@ def _client_credentials(request: HttpRequest, body: dict) -> tuple[str, str]:
 
 
 def _pkce_ok(code: OAuthCode, verifier: str) -> bool:
+    """Whether the verifier matches the code's S256 challenge (or none was set)."""
     if not code.code_challenge:
         return True
     if not verifier:
@@ -133,6 +139,7 @@ def _pkce_ok(code: OAuthCode, verifier: str) -> bool:
 
 
 def _token_json(token: AccessToken, *, with_refresh: bool) -> dict:
+    """The token response body."""
     body = {
         "access_token": token.token,
         "token_type": "Bearer",

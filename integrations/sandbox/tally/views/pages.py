@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import seed, services, shapes
+from .. import seed, services, shapes, switches
 from ..catalog import CHOICE_TYPES, DEMO_API_KEY, PAYMENT_PARTS, VARIABLE_TYPES
 from ..models import Form, Submission, TallyUser, Webhook, WebhookEvent
 
@@ -27,6 +27,7 @@ LOG_ROWS = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The sandbox Tally's home: users, faults, switches, forms, webhooks and their log."""
     users = list(TallyUser.objects.all())
     forms = (
         Form.objects.select_related("owner")
@@ -46,12 +47,14 @@ def home(request: HttpRequest) -> HttpResponse:
             "forms": forms,
             "hooks": hooks,
             "fault": services.faults_current(),
+            "switches": switches.state(),
             "rate_limit": services.rate_limit(),
         },
     )
 
 
 def _widgets(form: Form) -> list[dict]:
+    """The form's questions as inputs for the submit page."""
     widgets = []
     for q in form.questions:
         w = {**q, "name": f"question_{q['id']}", "input_type": _INPUT_TYPES.get(q["type"])}
@@ -132,6 +135,7 @@ def _given_from_post(form: Form, request: HttpRequest) -> dict:
 
 
 def _number(raw: str):
+    """A posted number as int or float (text when it is none)."""
     try:
         value = float(raw)
     except ValueError:
@@ -140,6 +144,7 @@ def _number(raw: str):
 
 
 def _file_entry(name: str, mime: str | None, size: int) -> dict:
+    """A file answer as Tally stores uploads."""
     file_id = services.new_id()
     return {
         "id": file_id,
@@ -194,6 +199,7 @@ def submit(request: HttpRequest, form_id: str) -> HttpResponse:
 
 
 def submission_preview(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:
+    """A submission as Tally's preview page shows it."""
     sub = get_object_or_404(
         Submission.objects.select_related("form"), form_id=form_id, public_id=submission_id
     )
@@ -205,6 +211,7 @@ def submission_preview(request: HttpRequest, form_id: str, submission_id: str) -
 
 @require_POST
 def faults_form(request: HttpRequest) -> HttpResponse:
+    """The faults form: set the next N calls' fault, or clear it."""
     kind = request.POST.get("kind", "")
     if kind == "clear":
         services.faults_clear()
@@ -226,6 +233,7 @@ def faults_form(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def tokens_action(request: HttpRequest, action: str) -> HttpResponse:
+    """Expire or revoke every OAuth token."""
     if action == "expire":
         n = services.tokens_expire_all()
         messages.success(request, f"Expired {n} access token(s).")
@@ -239,6 +247,7 @@ def tokens_action(request: HttpRequest, action: str) -> HttpResponse:
 
 @require_POST
 def redeliver(request: HttpRequest, event_id: str) -> HttpResponse:
+    """Redeliver one logged event now."""
     event = get_object_or_404(WebhookEvent.objects.select_related("webhook"), public_id=event_id)
     copy = services.event_redeliver(event)
     messages.success(request, f"Redelivered: {copy.status} ({copy.status_code or 'no answer'}).")
@@ -247,6 +256,7 @@ def redeliver(request: HttpRequest, event_id: str) -> HttpResponse:
 
 @require_POST
 def deliver_due_now(request: HttpRequest) -> HttpResponse:
+    """Run every due webhook retry now."""
     done = services.deliver_due()
     messages.success(request, f"Ran {len(done)} due retr{'y' if len(done) == 1 else 'ies'}.")
     return redirect("sandbox_tally:home")
@@ -254,6 +264,38 @@ def deliver_due_now(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def reset(request: HttpRequest) -> HttpResponse:
+    """Reset the sandbox Tally to its seeded state."""
     seed.reset()
     messages.success(request, "Sandbox Tally reset to its seeded state.")
+    return redirect("sandbox_tally:home")
+
+
+@require_POST
+def switches_form(request: HttpRequest) -> HttpResponse:
+    """The variant switches form: set every switch shown, or put them back to settings."""
+    if request.POST.get("action") == "clear":
+        switches.clear()
+        messages.success(request, "Switches back to their settings.")
+        return redirect("sandbox_tally:home")
+    for variant in switches.VARIANTS:
+        value = request.POST.get(variant.name)
+        if value and (problem := switches.flip(variant.name, value)):
+            messages.error(request, problem)
+            return redirect("sandbox_tally:home")
+    messages.success(request, "Switches saved.")
+    return redirect("sandbox_tally:home")
+
+
+@require_POST
+def webhook_action(request: HttpRequest, webhook_id: str, action: str) -> HttpResponse:
+    """Tally's Integrations tab: disable, enable or delete a webhook behind Kickoff's back."""
+    if action == "delete":
+        done = services.webhook_delete(webhook_id)
+    elif action in ("disable", "enable"):
+        done = services.webhook_set_enabled(webhook_id, action == "enable")
+    else:
+        raise Http404
+    if not done:
+        raise Http404
+    messages.success(request, f"Webhook {webhook_id}: {action}d in Tally's Integrations tab.")
     return redirect("sandbox_tally:home")

@@ -1,3 +1,5 @@
+"""`manage.py sandbox_tallyfy_seed`: seed the sandbox Tallyfy."""
+
 from django.core.management.base import BaseCommand
 
 from integrations.sandbox.tallyfy import seed as demo
@@ -7,6 +9,7 @@ class Command(BaseCommand):
     help = "Create or refresh the sandbox Tallyfy demo data (idempotent; keeps runs)."
 
     def handle(self, *args, **options):
+        """Seed, then print the demo ids and token."""
         demo.seed()
         self.stdout.write(
             "Sandbox Tallyfy seeded.\n"

@@ -8,18 +8,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import serializers as out
-from . import services
-from .models import AccessToken, AuthorizationCode, Fault, RateCounter, RefreshToken, Run, Task
-from .seed import seed
+from .. import services, switches
+from .. import shapes as out
+from ..models import Fault, Run
+from ..seed import reset
 
 
 def fault_json(fault: Fault) -> dict[str, Any]:
+    """One fault as the control API shows it."""
     return {
         "id": fault.id,
         "kind": fault.kind,
@@ -32,6 +32,7 @@ def fault_json(fault: Fault) -> dict[str, Any]:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The request's fields, JSON or form-encoded."""
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
@@ -121,21 +122,24 @@ def runs(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"data": data})
 
 
-def reset() -> None:
-    """Forget every run, fault, OAuth grant and counter, then re-seed (ids stay the same)."""
-    with transaction.atomic():
-        Task.objects.all().delete()
-        Run.objects.all().delete()
-        Fault.objects.all().delete()
-        RateCounter.objects.all().delete()
-        AuthorizationCode.objects.all().delete()
-        RefreshToken.objects.all().delete()
-        AccessToken.objects.filter(kind=AccessToken.OAUTH).delete()
-        seed()
-
-
 @csrf_exempt
 @require_POST
 def reset_view(request: HttpRequest) -> JsonResponse:
+    """Reset the sandbox Tallyfy (runs, faults, switches, OAuth grants)."""
     reset()
     return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def switches_view(request: HttpRequest) -> JsonResponse:
+    """GET lists the variant switches; POST {"<name>": "<value>", …} flips some; DELETE
+    puts every switch back to its setting."""
+    if request.method == "DELETE":
+        switches.clear()
+    elif request.method == "POST":
+        data = _body(request)
+        problems = [p for name, value in data.items() if (p := switches.flip(name, str(value)))]
+        if problems:
+            return JsonResponse({"message": "; ".join(problems)}, status=400)
+    return JsonResponse({"data": switches.state()})

@@ -10,14 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import control, services
-from .display import render_value
-from .models import AccessToken, Checklist, Fault, Organization, Run
-from .seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID
-from .serializers import field_json
+from .. import services, switches
+from ..display import render_value
+from ..models import AccessToken, Checklist, Fault, Organization, Run
+from ..seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID, reset
+from ..shapes import field_json
+from . import control
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The sandbox Tallyfy's home: credentials, orgs, faults, switches, runs, templates."""
     orgs = Organization.objects.prefetch_related("members", "groups").order_by("name")
     checklists = (
         Checklist.objects.select_related("organization")
@@ -40,6 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 :25
             ],
             "faults": services.faults_active(),
+            "switches": switches.state(),
             "fault_kinds": Fault.KINDS,
             "fault_scopes": Fault.SCOPES,
             "fault_variants": Fault.VARIANTS,
@@ -71,7 +74,24 @@ def home_faults(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+def home_switches(request: HttpRequest) -> HttpResponse:
+    """The variant switches form: set every switch shown, or put them back to settings."""
+    if request.POST.get("action") == "clear":
+        switches.clear()
+        messages.info(request, "Switches back to their settings.")
+        return redirect("sandbox_tallyfy:home")
+    for variant in switches.VARIANTS:
+        value = request.POST.get(variant.name)
+        if value and (problem := switches.flip(variant.name, value)):
+            messages.error(request, problem)
+            return redirect("sandbox_tallyfy:home")
+    messages.success(request, "Switches saved.")
+    return redirect("sandbox_tallyfy:home")
+
+
+@require_POST
 def home_tokens(request: HttpRequest) -> HttpResponse:
+    """Expire or revoke tokens, or reset the sandbox."""
     action = request.POST.get("action")
     if action == "expire":
         n = services.tokens_expire()
@@ -80,7 +100,7 @@ def home_tokens(request: HttpRequest) -> HttpResponse:
         n = services.tokens_revoke()
         messages.info(request, f"{n} token(s) revoked. Reset to restore the demo token.")
     elif action == "reset":
-        control.reset()
+        reset()
         messages.info(request, "Sandbox reset: runs, faults and OAuth grants forgotten.")
     return redirect("sandbox_tallyfy:home")
 

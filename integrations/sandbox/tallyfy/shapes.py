@@ -1,4 +1,4 @@
-"""JSON shapes of the sandbox Tallyfy API (shared/API-NOTES.md, Tallyfy half)."""
+"""JSON shapes of the sandbox Tallyfy API (docs/vendor-notes.md, Tallyfy half)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def page_params(params) -> tuple[int, int]:
     """`page` (1-based) and `per_page` (≤100) from a query string, forgiving like Laravel."""
 
     def number(name: str, default: int) -> int:
+        """A positive integer parameter, or the default."""
         try:
             return max(1, int(params.get(name, default)))
         except (TypeError, ValueError):
@@ -56,6 +57,7 @@ def paginated(queryset: QuerySet, params, item) -> dict[str, Any]:
 
 
 def user_json(user: User) -> dict[str, Any]:
+    """One user as `GET /me` shows it."""
     return {
         "id": user.id,
         "email": user.email,
@@ -68,10 +70,12 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def organization_json(org: Organization) -> dict[str, Any]:
+    """One organization."""
     return {"id": org.id, "name": org.name}
 
 
 def field_json(field: PrerunField | dict) -> dict[str, Any]:
+    """One kick-off or task form field."""
     if isinstance(field, PrerunField):
         field = {
             "id": field.id,
@@ -98,6 +102,7 @@ def field_json(field: PrerunField | dict) -> dict[str, Any]:
 
 
 def checklist_summary_json(checklist: Checklist) -> dict[str, Any]:
+    """One template in a list."""
     return {
         "id": checklist.id,
         "title": checklist.title,
@@ -109,6 +114,7 @@ def checklist_summary_json(checklist: Checklist) -> dict[str, Any]:
 
 
 def checklist_json(checklist: Checklist) -> dict[str, Any]:
+    """One template with its kick-off fields and steps."""
     return {
         **checklist_summary_json(checklist),
         "prerun": [field_json(f) for f in checklist.prerun.all()],
@@ -125,6 +131,7 @@ def checklist_json(checklist: Checklist) -> dict[str, Any]:
 
 
 def run_json(run: Run) -> dict[str, Any]:
+    """One run with its progress and kick-off values."""
     tasks = list(run.tasks.all())
     done = sum(1 for t in tasks if t.status == "completed")
     return {
@@ -154,6 +161,7 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def task_json(task: Task, *, with_form_fields: bool = False) -> dict[str, Any]:
+    """One task (with its form fields and values when asked)."""
     data: dict[str, Any] = {
         "id": task.id,
         "run_id": task.run_id,

@@ -18,9 +18,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
-from .models import User
-from .seed import DEMO_USER_ID
+from .. import services
+from ..models import User
+from ..seed import DEMO_USER_ID
 
 AUTHORIZE_PARAMS = (
     "client_id",
@@ -34,10 +34,12 @@ AUTHORIZE_PARAMS = (
 
 
 def _client_name() -> str:
+    """The registered client's name on the consent page."""
     return "Kickoff"
 
 
 def _redirect(uri: str, **params: str) -> HttpResponseRedirect:
+    """A redirect to `uri` with `params` added to its query."""
     parts = urlsplit(uri)
     extra = urlencode({k: v for k, v in params.items() if v is not None})
     query = f"{parts.query}&{extra}" if parts.query else extra
@@ -45,6 +47,7 @@ def _redirect(uri: str, **params: str) -> HttpResponseRedirect:
 
 
 def _bad_request(request: HttpRequest, title: str, detail: str) -> HttpResponse:
+    """A 400 page for a request that cannot be redirected back."""
     return render(
         request,
         "sandbox_tallyfy/oauth_error.html",
@@ -121,6 +124,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    """An OAuth error body, never cached."""
     response = JsonResponse(
         {
             "error": error,

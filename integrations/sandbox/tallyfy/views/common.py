@@ -1,9 +1,10 @@
-"""The sandbox Tallyfy REST API under /sandbox/tallyfy/api (shared/API-NOTES.md, Tallyfy half).
+"""Request plumbing shared by the sandbox Tallyfy's API views: the gate every call passes
+(header, token, organization, rate limit, faults), JSON errors and the dropped connection.
 
-Every request passes the same gate, in this order: `X-Tallyfy-Client: APIClient` header
-(401 without it), bearer token (401 when unknown, expired or revoked), the organization in
-the path (404 unknown, 403 out of the token's reach), the per-organization rate limit
-(429 + Retry-After), then any fault switch that applies.
+The gate's order: `X-Tallyfy-Client: APIClient` header (401 without it), bearer token (401
+when unknown, expired or revoked), the organization in the path (404 unknown, 403 out of
+the token's reach), the per-organization rate limit (429 + Retry-After), then any fault
+switch that applies.
 """
 
 from __future__ import annotations
@@ -16,30 +17,31 @@ import socket
 import time
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import serializers as out
-from . import services
-from .models import Checklist, Organization, Run, Task
+from .. import services
+from ..models import Organization
 
 log = logging.getLogger(__name__)
 
 
 def error(status: int, message: str, **extra: Any) -> JsonResponse:
+    """A JSON error with Tallyfy's `message`."""
     return JsonResponse({"message": message, **extra}, status=status)
 
 
-def _json_body(request: HttpRequest) -> Any:
+def json_body(request: HttpRequest) -> Any:
+    """The parsed JSON body, or `...` when it is not JSON."""
     try:
         return json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
         return ...
 
 
-def _invalid(exc: services.Invalid) -> JsonResponse:
+def invalid(exc: services.Invalid) -> JsonResponse:
+    """A 422 for a validation error."""
     return JsonResponse(exc.body(), status=422)
 
 
@@ -157,130 +159,3 @@ def tallyfy_api(methods: list[str], *, launch: bool = False):
         return wrapper
 
     return decorate
-
-
-# --- Endpoints -------------------------------------------------------------------------------
-
-
-@tallyfy_api(["GET"])
-def me(request):
-    return JsonResponse({"data": out.user_json(request.tallyfy_user)})
-
-
-@tallyfy_api(["GET"])
-def me_organizations(request):
-    orgs = services.token_organizations(request.tallyfy_token)
-    return JsonResponse(out.paginated(orgs, request.GET, out.organization_json))
-
-
-@tallyfy_api(["GET"])
-def checklists(request, org: Organization):
-    qs = Checklist.objects.filter(organization=org).order_by("title", "id")
-    if q := request.GET.get("q", "").strip():
-        qs = qs.filter(title__icontains=q)
-    return JsonResponse(out.paginated(qs, request.GET, out.checklist_summary_json))
-
-
-@tallyfy_api(["GET"])
-def checklist(request, org: Organization, checklist_id: str):
-    obj = Checklist.objects.filter(organization=org, id=checklist_id).first()
-    if obj is None:
-        return error(404, "Checklist not found.")
-    return JsonResponse({"data": out.checklist_json(obj)})
-
-
-def _runs_list(request, org: Organization):
-    qs = Run.objects.filter(organization=org).select_related("checklist")
-    if checklist_id := request.GET.get("checklist_id"):
-        qs = qs.filter(checklist_id=checklist_id)
-    if q := request.GET.get("q", "").strip():
-        qs = qs.filter(Q(name__icontains=q) | Q(summary__icontains=q))
-    if status := request.GET.get("status"):
-        qs = qs.filter(status=status)
-    sort = request.GET.get("sort", "-created_at")
-    order = {"created_at": "created_at", "-created_at": "-created_at", "name": "name"}
-    qs = qs.order_by(order.get(sort, "-created_at"), "id").prefetch_related("tasks")
-    return JsonResponse(out.paginated(qs, request.GET, out.run_json))
-
-
-def _run_launch(request, org: Organization):
-    body = _json_body(request)
-    if body is ...:
-        return error(400, "The request body is not valid JSON.")
-    try:
-        run = services.run_launch(org=org, user=request.tallyfy_user, body=body)
-    except services.Invalid as exc:
-        return _invalid(exc)
-    return JsonResponse({"data": out.run_json(run)}, status=201)
-
-
-@tallyfy_api(["POST"], launch=True)
-def runs_launch(request, org: Organization):
-    return _run_launch(request, org)
-
-
-@tallyfy_api(["GET"])
-def runs_list(request, org: Organization):
-    return _runs_list(request, org)
-
-
-@csrf_exempt
-def runs(request, org: str):
-    """GET lists runs, POST launches one; only POST counts as a launch for fault scopes."""
-    if request.method == "POST":
-        return runs_launch(request, org=org)
-    return runs_list(request, org=org)
-
-
-@tallyfy_api(["GET"])
-def run(request, org: Organization, run_id: str):
-    obj = Run.objects.select_related("checklist").filter(organization=org, id=run_id).first()
-    if obj is None:
-        return error(404, "Run not found.")
-    return JsonResponse({"data": out.run_json(obj)})
-
-
-@tallyfy_api(["GET"])
-def run_tasks(request, org: Organization, run_id: str):
-    obj = Run.objects.filter(organization=org, id=run_id).first()
-    if obj is None:
-        return error(404, "Run not found.")
-    with_fields = "form_fields" in request.GET.get("with", "").split(",")
-    qs = obj.tasks.select_related("step").order_by("position", "id")
-    return JsonResponse(
-        out.paginated(qs, request.GET, lambda t: out.task_json(t, with_form_fields=with_fields))
-    )
-
-
-@tallyfy_api(["PUT"])
-def run_task(request, org: Organization, run_id: str, task_id: str):
-    task = (
-        Task.objects.select_related("step", "run__organization")
-        .filter(run__organization=org, run_id=run_id, id=task_id)
-        .first()
-    )
-    if task is None:
-        return error(404, "Task not found.")
-    body = _json_body(request)
-    if body is ...:
-        return error(400, "The request body is not valid JSON.")
-    try:
-        task = services.task_update(task=task, body=body)
-    except services.Invalid as exc:
-        return _invalid(exc)
-    return JsonResponse({"data": out.task_json(task, with_form_fields=True)})
-
-
-@tallyfy_api(["POST"])
-def run_completed_tasks(request, org: Organization, run_id: str):
-    obj = Run.objects.filter(organization=org, id=run_id).first()
-    if obj is None:
-        return error(404, "Run not found.")
-    body = _json_body(request)
-    if body is ...:
-        return error(400, "The request body is not valid JSON.")
-    try:
-        task = services.task_complete(run=obj, user=request.tallyfy_user, body=body)
-    except services.Invalid as exc:
-        return _invalid(exc)
-    return JsonResponse({"data": out.task_json(task, with_form_fields=True)}, status=201)

@@ -1,0 +1,105 @@
+"""The sandbox Tallyfy's variant switches: one per point where Tallyfy's sources disagree.
+
+Each switch starts at its setting (environment) and can be flipped from the home page or
+`/control/switches`; a flip is a row, stored like faults, so a test can flip one per test
+and a reset puts every switch back to its setting. The first value of each switch is the
+default and keeps the sandbox's earlier behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .models import Switch
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One switch: its name, the setting it starts from, its values and what each means."""
+
+    name: str
+    setting: str
+    values: tuple[str, ...]
+    meanings: tuple[str, ...]
+    title: str
+
+    @property
+    def default(self) -> str:
+        """The first value: the sandbox's earlier behaviour."""
+        return self.values[0]
+
+
+# Docs: neither a runs search `q` nor `summary` at launch is in Tallyfy's launch docs; both
+# are seen in SDKs (docs/vendor-notes.md, "Where the sources disagree").
+RUNS_SEARCH = Variant(
+    "runs_search",
+    "SANDBOX_TALLYFY_RUNS_SEARCH",
+    ("name_and_summary", "name_only"),
+    ("runs ?q= matches the name or the summary", "runs ?q= matches the name only"),
+    "Runs search q",
+)
+SUMMARY = Variant(
+    "summary",
+    "SANDBOX_TALLYFY_SUMMARY",
+    ("kept", "dropped"),
+    ("a launch keeps its summary", "a launch silently drops its summary"),
+    "Summary at launch",
+)
+# Docs: "one entry per column"; the source's example is a flat list ["Widget", "3"].
+TABLE_SHAPE = Variant(
+    "table_shape",
+    "SANDBOX_TALLYFY_TABLE_SHAPE",
+    ("lenient", "strict"),
+    (
+        "table values: one entry per column, each a cell, a list of cells or {id|label, value}",
+        'table values: only a flat list of strings, one per column (["Widget", "3"])',
+    ),
+    "Table values",
+)
+
+VARIANTS = (RUNS_SEARCH, SUMMARY, TABLE_SHAPE)
+BY_NAME = {v.name: v for v in VARIANTS}
+
+
+def current(variant: Variant) -> str:
+    """The switch's value now: a flipped row, else its setting, else its default."""
+    row = Switch.objects.filter(name=variant.name).values_list("value", flat=True).first()
+    if row in variant.values:
+        return row
+    configured = getattr(settings, variant.setting, variant.default)
+    return configured if configured in variant.values else variant.default
+
+
+def flip(name: str, value: str) -> str | None:
+    """Set one switch; the problem with the request, or None."""
+    variant = BY_NAME.get(name)
+    if variant is None:
+        return f"unknown switch {name!r}: one of {', '.join(BY_NAME)}"
+    if value not in variant.values:
+        return f"{name} must be one of {', '.join(variant.values)}"
+    Switch.objects.update_or_create(name=name, defaults={"value": value})
+    return None
+
+
+def clear() -> None:
+    """Every switch back to its setting."""
+    Switch.objects.all().delete()
+
+
+def state() -> list[dict]:
+    """Every switch with its value, setting, allowed values and their meanings."""
+    return [
+        {
+            "name": v.name,
+            "title": v.title,
+            "setting": v.setting,
+            "value": current(v),
+            "default": getattr(settings, v.setting, v.default),
+            "values": [
+                {"value": x, "meaning": m} for x, m in zip(v.values, v.meanings, strict=True)
+            ],
+        }
+        for v in VARIANTS
+    ]
