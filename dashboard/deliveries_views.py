@@ -25,10 +25,6 @@ from integrations.tally.answers import answers_from_webhook, display
 
 from .access import can_operate, operator_required, staff_required
 
-#: Rows in these states change by themselves soon: they poll until they settle.
-IN_FLIGHT = (Delivery.Status.PENDING, Delivery.Status.SENDING)
-
-
 # --- filters -----------------------------------------------------------------------------
 
 
@@ -192,8 +188,8 @@ def deliveries(request):
         "page": page,
         "cursor": cursor,
         "filter_qs": _querystring(_filter_params(request.GET)),
-        "in_flight": IN_FLIGHT,
-        "retryable": retries.RETRYABLE,
+        "in_flight": Delivery.IN_FLIGHT,
+        "retryable": Delivery.RETRYABLE,
     }
     if request.htmx and request.GET.get("after"):
         # "Older deliveries": the next rows replace the button row.
@@ -201,7 +197,7 @@ def deliveries(request):
     context["counts"] = queries.status_counts(filters)
     context["any_matching"] = any(c.count for c in context["counts"])
     context["retryable_shown"] = sum(
-        c.count for c in context["counts"] if c.status in retries.RETRYABLE
+        c.count for c in context["counts"] if c.status in Delivery.RETRYABLE
     )
     if request.htmx and request.htmx.target == "results":
         return render(request, "dashboard/deliveries/list.html#results", context)
@@ -226,7 +222,7 @@ def _row_response(request, pk: int) -> HttpResponse:
     return render(
         request,
         "dashboard/deliveries/list.html#row",
-        {"d": _row(pk), "in_flight": IN_FLIGHT, "retryable": retries.RETRYABLE},
+        {"d": _row(pk), "in_flight": Delivery.IN_FLIGHT, "retryable": Delivery.RETRYABLE},
     )
 
 
@@ -258,8 +254,8 @@ def _detail_context(delivery: Delivery) -> dict:
     return {
         "d": delivery,
         "attempts": attempts,
-        "in_flight": IN_FLIGHT,
-        "retryable": retries.RETRYABLE,
+        "in_flight": Delivery.IN_FLIGHT,
+        "retryable": Delivery.RETRYABLE,
         "current_version": delivery.mapping.current_version,
     }
 

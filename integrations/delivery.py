@@ -130,14 +130,6 @@ def _enqueue_on_commit(ids: list[int], *, countdown: float | None = None) -> Non
 # Claiming
 # ---------------------------------------------------------------------------------------
 
-_AUTO_CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
-_STAFF_CLAIMABLE = (
-    Delivery.Status.PENDING,
-    Delivery.Status.RETRYING,
-    Delivery.Status.FAILED,
-    Delivery.Status.HELD,
-)
-
 
 def _claim(delivery_id: int, trigger: str) -> datetime | None:
     """Take the delivery for one try; the lease end when this process owns it, else None."""
@@ -154,9 +146,7 @@ def _claim(delivery_id: int, trigger: str) -> datetime | None:
             | Q(status=Delivery.Status.SENDING)
         )
     else:
-        # Staff retries skip the wait, and may retry failed and held deliveries, but never
-        # a succeeded one (that would launch a second process).
-        claimable = Q(status__in=_STAFF_CLAIMABLE) | Q(status=Delivery.Status.SENDING)
+        claimable = Q(status__in=Delivery.STAFF_CLAIMABLE) | Q(status=Delivery.Status.SENDING)
     updated = Delivery.objects.filter(claimable, lease_free, pk=delivery_id).update(
         status=Delivery.Status.SENDING,
         lease_until=lease_until,

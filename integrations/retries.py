@@ -40,9 +40,6 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-#: What the Retry button (and a bulk retry) may send again. Never `succeeded` (that would
-#: launch a second process), never in flight (`pending`, `sending`, `retrying`).
-RETRYABLE = (Delivery.Status.FAILED, Delivery.Status.HELD, Delivery.Status.CANCELLED)
 #: A bulk step takes this long's worth of the rate budget at a time.
 BULK_TICK_SECONDS = 10.0
 #: A running job whose steps stopped this long ago lost its task: the progress poll restarts it.
@@ -113,7 +110,9 @@ def _mark_for_retry(
         # Whichever worker claims it then uses the current version; the attempts keep
         # the version each of them used.
         changes["mapping_version_id"] = current_version_id
-    return bool(Delivery.objects.filter(pk=delivery_id, status__in=RETRYABLE).update(**changes))
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, status__in=Delivery.RETRYABLE).update(**changes)
+    )
 
 
 def delivery_retry(
@@ -225,7 +224,7 @@ def bulk_retry_start(
     Accepting is cheap whatever the size: one row for the job and one INSERT … SELECT of
     its items (the snapshot it works through); nothing is launched here.
     """
-    ids = deliveries.filter(status__in=RETRYABLE).order_by().values("pk")
+    ids = deliveries.filter(status__in=Delivery.RETRYABLE).order_by().values("pk")
     try:
         select_sql, params = ids.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing (e.g. .none())
