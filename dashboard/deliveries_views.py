@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from integrations import delivery_queries as queries
-from integrations import retries
+from integrations import reconcile, retries
 from integrations.models import AuditEvent, BulkRetry, Delivery, Mapping
 from integrations.tally.answers import answers_from_webhook, display
 
@@ -494,7 +494,7 @@ def mapping_tally_log(request, pk: int):
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
-    log = retries.tally_delivery_log(mapping, page=page)
+    log = reconcile.tally_delivery_log(mapping, page=page)
     return render(request, "dashboard/deliveries/tally_log.html", {"mapping": mapping, "log": log})
 
 
@@ -504,8 +504,8 @@ def mapping_tally_redeliver(request, pk: int, event_id: str):
     """Ask Tally to send one logged event to Kickoff again."""
     mapping = get_object_or_404(Mapping.objects.select_related("tally_connection"), pk=pk)
     try:
-        retries.tally_redeliver(mapping, event_id, request.user)
-    except retries.RetryError as exc:
+        reconcile.tally_redeliver(mapping, event_id, request.user)
+    except reconcile.RedeliverError as exc:
         message, level = str(exc), "error"
     else:
         message, level = (

@@ -1,5 +1,4 @@
-"""Staff fixing deliveries: retry one, cancel a scheduled retry, retry many in the background,
-and Tally's side of the story (its webhook delivery log, and asking it to redeliver).
+"""Staff fixing deliveries: retry one, cancel a scheduled retry, retry many in the background.
 
 A retry re-queues **the same delivery** and appends an attempt; nothing is rewritten
 (Saleor's `event_delivery_retry`). Double and concurrent clicks are safe because the retry
@@ -11,7 +10,6 @@ one try launches at most one process.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,17 +23,13 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .audit import audit_record
-from .connections import NeedsReconnect, connection_call
 from .delivery import delivery_process, requeue_seconds
-from .http import ApiError
 from .models import (
     BulkRetry,
     BulkRetryItem,
     Delivery,
     DeliveryAttempt,
-    Endpoint,
     Mapping,
-    Submission,
 )
 
 log = logging.getLogger(__name__)
@@ -44,10 +38,6 @@ log = logging.getLogger(__name__)
 BULK_TICK_SECONDS = 10.0
 #: A running job whose steps stopped this long ago lost its task: the progress poll restarts it.
 BULK_STALE_SECONDS = 120.0
-
-
-class RetryError(Exception):
-    """A retry that cannot be done (with a message for staff)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -371,116 +361,3 @@ def bulk_retry_nudge(job: BulkRetry) -> bool:
     if touched:
         _enqueue_step(job.pk)
     return bool(touched)
-
-
-# ---------------------------------------------------------------------------------------
-# Tally's side: its delivery log for our webhook, and redelivery
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class TallyLogEvent:
-    id: str
-    delivery_status: str  # QUEUED | SUCCEEDED | FAILED | DROPPED
-    status_code: int | None
-    retry: int | None
-    created_at: datetime | None
-    submission_id: str
-    in_kickoff: bool
-    response: Any = None
-
-
-@dataclass
-class TallyLog:
-    mapping: Mapping
-    endpoint: Endpoint | None
-    page: int = 1
-    has_more: bool = False
-    total: int | None = None
-    events: list[TallyLogEvent] = field(default_factory=list)
-    error: str = ""
-
-    @property
-    def webhook_id(self) -> str:
-        return self.endpoint.tally_webhook_id if self.endpoint else ""
-
-
-def _endpoint(mapping: Mapping) -> Endpoint | None:
-    return Endpoint.objects.filter(
-        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
-    ).first()
-
-
-def _event_submission_id(payload: Any) -> str:
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, dict):
-        return ""
-    return str(data.get("submissionId") or data.get("responseId") or "")
-
-
-def tally_delivery_log(mapping: Mapping, *, page: int = 1) -> TallyLog:
-    """One page of Tally's delivery log for the mapping's webhook, newest first, each event
-    marked with whether Kickoff has its submission."""
-    endpoint = _endpoint(mapping)
-    result = TallyLog(mapping=mapping, endpoint=endpoint, page=page)
-    if endpoint is None or not endpoint.tally_webhook_id:
-        result.error = "Kickoff has no Tally webhook for this form (enable the mapping first)."
-        return result
-    try:
-        listed = connection_call(
-            mapping.tally_connection,
-            lambda c: c.list_webhook_events(endpoint.tally_webhook_id, page),
-        )
-    except NeedsReconnect as exc:
-        result.error = f"The Tally connection needs reconnecting: {exc.reason}"
-        return result
-    except ApiError as exc:
-        result.error = f"Tally did not give its delivery log: {exc}"
-        return result
-    ids = {_event_submission_id(e.payload) for e in listed.items} - {""}
-    known = set(
-        Submission.objects.filter(form_id=mapping.form_id, submission_id__in=ids).values_list(
-            "submission_id", flat=True
-        )
-    )
-    result.has_more, result.total = listed.has_more, listed.total
-    for e in listed.items:
-        sub = _event_submission_id(e.payload)
-        result.events.append(
-            TallyLogEvent(
-                id=e.id,
-                delivery_status=(e.delivery_status or "").upper(),
-                status_code=e.status_code,
-                retry=e.retry,
-                created_at=e.created_at,
-                submission_id=sub,
-                in_kickoff=sub in known,
-                response=e.response,
-            )
-        )
-    return result
-
-
-def tally_redeliver(mapping: Mapping, event_id: str, user) -> None:
-    """Ask Tally to deliver one logged event to our webhook again (audited). Raises
-    RetryError with a message for staff when it cannot."""
-    endpoint = _endpoint(mapping)
-    if endpoint is None or not endpoint.tally_webhook_id:
-        raise RetryError("Kickoff has no Tally webhook for this form.")
-    try:
-        connection_call(
-            mapping.tally_connection,
-            lambda c: c.redeliver_event(endpoint.tally_webhook_id, event_id),
-        )
-    except NeedsReconnect as exc:
-        raise RetryError(f"The Tally connection needs reconnecting: {exc.reason}") from exc
-    except ApiError as exc:
-        raise RetryError(f"Tally refused to redeliver: {exc}") from exc
-    audit_record(
-        actor=user,
-        action="tally.event_redelivered",
-        obj=mapping,
-        summary=f"Asked Tally to redeliver event {event_id} of {mapping}"[:500],
-        event_id=event_id,
-        webhook_id=endpoint.tally_webhook_id,
-    )

@@ -8,6 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from . import (
     connections,
     delivery,
+    reconcile,
     retries,  # noqa: F401  (defines the staff-retry and bulk-retry tasks)
 )
 
@@ -56,7 +57,7 @@ def sweep_deliveries() -> int:
 @shared_task(name="integrations.reconcile_enabled_mappings", ignore_result=True)
 def reconcile_enabled_mappings() -> int:
     """Ingest Tally submissions that never arrived by webhook, for every enabled mapping."""
-    return delivery.reconcile_enabled_mappings()
+    return reconcile.reconcile_enabled_mappings()
 
 
 @shared_task(name="integrations.check_mapping_drift")

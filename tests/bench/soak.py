@@ -226,7 +226,9 @@ def child(count: int, senders: int) -> int:
             if not Delivery.objects.filter(status__in=[*open_states, "failed"]).exists():
                 break
             time.sleep(1)
-        reconciled = service.reconcile_enabled_mappings()
+        from integrations.reconcile import reconcile_enabled_mappings
+
+        reconciled = reconcile_enabled_mappings()
         time.sleep(3)
 
         # --- the verdict ------------------------------------------------------------------

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from integrations import connections
+from integrations import connections, reconcile
 from integrations import delivery as service
 from integrations.mappings import mapping_enable
 from integrations.models import Connection, Delivery, DeliveryAttempt, Endpoint, Submission
@@ -211,7 +211,7 @@ def test_reconcile_ingests_a_submission_whose_webhook_never_came(sandbox, mappin
     sent = submit(sandbox, deliver=False)
     assert Submission.objects.count() == 0
 
-    result = service.reconcile_mapping(mapping)
+    result = reconcile.reconcile_mapping(mapping)
     task_queue.drain()
 
     assert result.ingested == 1
@@ -222,7 +222,7 @@ def test_reconcile_ingests_a_submission_whose_webhook_never_came(sandbox, mappin
     [run] = runs(sandbox)
     assert run["prerun"][pf.triage_field_id("requester_email")] == "ria@example.com"
     # Nothing twice: reconciling again, and the webhook arriving late, add nothing.
-    assert service.reconcile_mapping(mapping).ingested == 0
+    assert reconcile.reconcile_mapping(mapping).ingested == 0
     assert Submission.objects.count() == 1 and Delivery.objects.count() == 1
 
 
@@ -235,7 +235,7 @@ def test_reconcile_ingests_failed_webhook_events_from_tallys_log_once(sandbox, m
     assert sent["deliveries"][0]["statusCode"] == 401  # Tally logged a FAILED event
     assert Submission.objects.count() == 0
 
-    result = service.reconcile_mapping(mapping)
+    result = reconcile.reconcile_mapping(mapping)
     task_queue.drain()
 
     assert result.ingested == 1

@@ -1,10 +1,8 @@
-"""Retry, cancel, bulk retry and Tally's delivery log (services; Tallyfy and Tally faked
-with respx)."""
+"""Retry, cancel and bulk retry (services; Tallyfy faked with respx)."""
 
 import json
 from datetime import timedelta
 
-import httpx
 import pytest
 import respx
 from django.utils import timezone
@@ -456,71 +454,6 @@ def test_a_stale_running_job_is_nudged_once(five_failed_two_succeeded, sent, ope
     assert retries.bulk_retry_nudge(job)
     assert not retries.bulk_retry_nudge(job)  # the same stale read nudges once
     assert sent.steps == [(job.pk, None)]
-
-
-# --- Tally's side ------------------------------------------------------------------------
-
-
-def event(event_id, status, submission_id, code=None):
-    return {
-        "id": event_id,
-        "webhookId": "wh1",
-        "eventType": "FORM_RESPONSE",
-        "deliveryStatus": status,
-        "statusCode": code,
-        "retry": 0,
-        "createdAt": "2025-03-04T10:15:00.000Z",
-        "payload": pf.envelope(submission_id=submission_id),
-    }
-
-
-def test_tallys_delivery_log_shows_each_event_and_whether_kickoff_has_it(mapping, sent):
-    pf.endpoint_for(mapping, webhook_id="wh1")
-    pf.ingest(mapping, pf.envelope(submission_id="have01"))
-    with respx.mock(base_url=TALLY) as tally:
-        tally.get("/webhooks/wh1/events").respond(
-            200,
-            json={
-                "events": [
-                    event("e1", "SUCCEEDED", "have01", 200),
-                    event("e2", "DROPPED", "lost01", 500),
-                ],
-                "page": 1,
-                "hasMore": False,
-                "totalNumberOfEvents": 2,
-            },
-        )
-        log = retries.tally_delivery_log(mapping)
-
-    assert not log.error
-    assert [(e.id, e.delivery_status, e.in_kickoff) for e in log.events] == [
-        ("e1", "SUCCEEDED", True),
-        ("e2", "DROPPED", False),
-    ]
-
-
-def test_tallys_delivery_log_explains_a_mapping_without_a_webhook(mapping):
-    log = retries.tally_delivery_log(mapping)
-    assert "no Tally webhook" in log.error and log.events == []
-
-
-def test_redeliver_asks_tally_and_is_audited(mapping, operator):
-    pf.endpoint_for(mapping, webhook_id="wh1")
-    with respx.mock(base_url=TALLY) as tally:
-        route = tally.post("/webhooks/wh1/events/e2").respond(200, json={})
-        retries.tally_redeliver(mapping, "e2", operator)
-
-    assert route.call_count == 1
-    assert AuditEvent.objects.get(action="tally.event_redelivered").data["event_id"] == "e2"
-
-
-def test_a_refused_redelivery_says_why(mapping, operator):
-    pf.endpoint_for(mapping, webhook_id="wh1")
-    with respx.mock(base_url=TALLY) as tally:
-        tally.post("/webhooks/wh1/events/e2").mock(side_effect=httpx.ConnectError("down"))
-        with pytest.raises(retries.RetryError, match="Tally"):
-            retries.tally_redeliver(mapping, "e2", operator)
-    assert not AuditEvent.objects.filter(action="tally.event_redelivered").exists()
 
 
 @pytest.mark.django_db(transaction=True)
