@@ -17,7 +17,11 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self):
         # Held deliveries resume when their connection is saved active again.
-        from . import delivery  # noqa: F401
+        # The outbox publishes tasks by name: every process that publishes must know them.
+        from . import (
+            delivery,  # noqa: F401
+            tasks,  # noqa: F401
+        )
 
         # The roles also come back after a database flush (tests, `manage.py flush`).
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="kickoff-roles")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +52,7 @@ from .models import (
     MappingVersion,
     Provider,
 )
+from .outbox import deliveries_enqueue
 from .tally.answers import answers_from_webhook
 from .tallyfy.client import Run, run_url
 
@@ -63,9 +63,6 @@ DEFAULT_RETRY_SCHEDULE = (30, 120, 600, 1800, 7200, 21600, 43200)
 #: A claimed delivery belongs to its worker this long. Longer than CELERY_TASK_SOFT_TIME_LIMIT
 #: (60 s), so a live worker never outlives its lease; a dead one's lease simply runs out.
 DEFAULT_LEASE_SECONDS = 90
-#: A pending delivery whose task has not started this long after it was enqueued is
-#: enqueued again by the sweep (broker lost it, or the publish failed).
-DEFAULT_REQUEUE_SECONDS = 120
 #: Retries due sooner than this get a Celery countdown as well as the sweep.
 ETA_MAX_SECONDS = 300
 RESPONSE_KEEP_CHARS = 4096
@@ -83,40 +80,8 @@ def lease_seconds() -> float:
     return float(getattr(settings, "DELIVERY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
 
 
-def requeue_seconds() -> float:
-    return float(getattr(settings, "DELIVERY_REQUEUE_SECONDS", DEFAULT_REQUEUE_SECONDS))
-
-
 def _log_extra(delivery: Delivery, **more: Any) -> dict[str, Any]:
     return {"delivery_id": delivery.pk, "submission_id": delivery.submission_id, **more}
-
-
-# ---------------------------------------------------------------------------------------
-# Enqueueing
-# ---------------------------------------------------------------------------------------
-
-
-def deliveries_enqueue(ids: Iterable[int], *, countdown: float | None = None) -> int:
-    """Send one `deliver` task per id; never raises (the sweep re-sends what got lost).
-
-    No publish retries: callers (retries, resumes, the sweep) must not wait on a sick
-    broker; the durable rows are the outbox.
-    """
-    from .tasks import deliver
-
-    sent = 0
-    for pk in ids:
-        try:
-            deliver.apply_async((pk,), countdown=countdown, retry=False)
-            sent += 1
-        except Exception as exc:
-            log.warning(
-                "could not enqueue delivery %s (the sweep will): %s",
-                pk,
-                exc,
-                extra={"delivery_id": pk},
-            )
-    return sent
 
 
 def _enqueue_on_commit(ids: list[int], *, countdown: float | None = None) -> None:
@@ -693,42 +658,3 @@ def _connection_saved(sender, instance: Connection, update_fields=None, **kwargs
     if update_fields is not None and "status" not in update_fields:
         return
     deliveries_resume_held(instance)
-
-
-# ---------------------------------------------------------------------------------------
-# Sweep
-# ---------------------------------------------------------------------------------------
-
-
-def deliveries_sweep(*, limit: int = 1000) -> int:
-    """Re-enqueue what no task is going to run: pending deliveries not picked up, `sending`
-    ones whose worker died (lease ran out), and retries that are due. Returns how many.
-
-    Each one it sends becomes `pending` with `next_attempt_at` = when the sweep may send
-    it again, so a long queue is not flooded with copies (a retry keeps its
-    `outcome_unknown`: the try still looks for the run first).
-    """
-    now = timezone.now()
-    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    due = (
-        Q(status=Delivery.Status.PENDING, created_at__lt=now - timedelta(seconds=30))
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
-        | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
-    )
-    ids = list(
-        Delivery.objects.filter(due, lease_free)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if not ids:
-        return 0
-    Delivery.objects.filter(due, lease_free, pk__in=ids).update(
-        status=Delivery.Status.PENDING,
-        lease_until=None,
-        next_attempt_at=now + timedelta(seconds=requeue_seconds()),
-        updated_at=now,
-    )
-    sent = deliveries_enqueue(ids)
-    log.info("sweep re-enqueued %d deliveries", sent)
-    return sent

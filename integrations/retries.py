@@ -13,9 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db import connection as db_connection
 from django.db import transaction
@@ -23,7 +21,6 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .audit import audit_record
-from .delivery import delivery_process, requeue_seconds
 from .models import (
     BulkRetry,
     BulkRetryItem,
@@ -31,6 +28,7 @@ from .models import (
     DeliveryAttempt,
     Mapping,
 )
+from .outbox import BULK_RETRY_STEP, RETRY_DELIVERY, requeue_seconds, task_publish
 
 log = logging.getLogger(__name__)
 
@@ -38,42 +36,6 @@ log = logging.getLogger(__name__)
 BULK_TICK_SECONDS = 10.0
 #: A running job whose steps stopped this long ago lost its task: the progress poll restarts it.
 BULK_STALE_SECONDS = 120.0
-
-
-# ---------------------------------------------------------------------------------------
-# Tasks (thin: they call the services below)
-# ---------------------------------------------------------------------------------------
-
-
-@shared_task(name="integrations.retry_delivery", ignore_result=True)
-def retry_delivery_task(
-    delivery_id: int, trigger: str, user_id: int | None, use_current_version: bool
-) -> None:
-    """One staff or bulk try at a delivery that a retry put back to pending."""
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    delivery_process(
-        delivery_id, trigger=trigger, user=user, use_current_version=use_current_version
-    )
-
-
-@shared_task(name="integrations.bulk_retry_step", ignore_result=True)
-def bulk_retry_step_task(bulk_id: int) -> None:
-    """Retry the next rate-limited batch of a bulk job, then schedule the next step."""
-    bulk_retry_step(bulk_id)
-
-
-def _enqueue_retry(delivery_id: int, trigger: str, user_id: int | None, current: bool) -> None:
-    try:
-        retry_delivery_task.apply_async((delivery_id, trigger, user_id, current), retry=False)
-    except Exception as exc:  # the sweep sends a pending delivery again anyway
-        log.warning("could not enqueue retry of delivery %s (the sweep will): %s", delivery_id, exc)
-
-
-def _enqueue_step(bulk_id: int, countdown: float | None = None) -> None:
-    try:
-        bulk_retry_step_task.apply_async((bulk_id,), countdown=countdown, retry=False)
-    except Exception as exc:  # the progress poll restarts a stale job
-        log.warning("could not enqueue step of bulk retry %s: %s", bulk_id, exc)
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,8 +104,11 @@ def delivery_retry(
                 version_id=current_version_id if use_current_version else from_version,
             )
             user_id = user.pk if getattr(user, "is_authenticated", False) else None
+            # A lost publish is no loss: the sweep sends a pending delivery itself later.
             transaction.on_commit(
-                lambda: _enqueue_retry(delivery.pk, trigger, user_id, use_current_version)
+                lambda: task_publish(
+                    RETRY_DELIVERY, delivery.pk, trigger, user_id, use_current_version
+                )
             )
     fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
         pk=delivery.pk
@@ -252,7 +217,7 @@ def bulk_retry_start(
             use_current_version=use_current_version,
         )
         if total:
-            transaction.on_commit(lambda: _enqueue_step(job.pk))
+            transaction.on_commit(lambda: task_publish(BULK_RETRY_STEP, job.pk))
     log.info("bulk retry %s accepted: %d deliveries", job.pk, total, extra={"bulk_id": job.pk})
     return job
 
@@ -312,7 +277,13 @@ def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
         ):
             retried.append(delivery_id)
     for delivery_id in retried:
-        _enqueue_retry(delivery_id, DeliveryAttempt.Trigger.BULK, user_id, job.use_current_version)
+        task_publish(
+            RETRY_DELIVERY,
+            delivery_id,
+            DeliveryAttempt.Trigger.BULK,
+            user_id,
+            job.use_current_version,
+        )
     last_page = len(items) < size
     BulkRetry.objects.filter(pk=bulk_id).update(
         done=F("done") + len(items),
@@ -325,7 +296,7 @@ def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
             status=BulkRetry.Status.DONE, finished_at=timezone.now()
         )
     else:
-        _enqueue_step(bulk_id, countdown=BULK_TICK_SECONDS)
+        task_publish(BULK_RETRY_STEP, bulk_id, countdown=BULK_TICK_SECONDS)
     return len(retried)
 
 
@@ -359,5 +330,5 @@ def bulk_retry_nudge(job: BulkRetry) -> bool:
         pk=job.pk, status=BulkRetry.Status.RUNNING, heartbeat_at=job.heartbeat_at
     ).update(heartbeat_at=timezone.now())
     if touched:
-        _enqueue_step(job.pk)
+        task_publish(BULK_RETRY_STEP, job.pk)
     return bool(touched)

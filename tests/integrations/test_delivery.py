@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from integrations import delivery as service
+from integrations import outbox
 from integrations.models import (
     Connection,
     Delivery,
@@ -574,10 +575,10 @@ def test_the_sweep_requeues_only_what_no_task_will_run(mapping, task_queue):
         Delivery.objects.filter(pk=d.pk).update(**state)
     task_queue.take()
 
-    assert service.deliveries_sweep() == 3
+    assert outbox.deliveries_sweep() == 3
     assert sorted(task_queue.ids) == sorted([ds[0].pk, ds[2].pk, ds[4].pk])
     # Sent again they wait as pending; the next sweeps leave them to their queued task.
     assert {Delivery.objects.get(pk=ds[i].pk).status for i in (0, 2, 4)} == {"pending"}
     assert Delivery.objects.get(pk=ds[2].pk).outcome_unknown is False
     task_queue.take()
-    assert service.deliveries_sweep() == 0
+    assert outbox.deliveries_sweep() == 0

@@ -7,7 +7,7 @@ import pytest
 import respx
 from django.utils import timezone
 
-from integrations import retries
+from integrations import retries, tasks
 from integrations.models import (
     AuditEvent,
     BulkRetry,
@@ -39,7 +39,7 @@ class Sent:
     def run_retries(self):
         taken, self.retries[:] = list(self.retries), []
         for args in taken:
-            retries.retry_delivery_task.run(*args)
+            tasks.retry_delivery.run(*args)
         return len(taken)
 
 
@@ -60,12 +60,12 @@ def sent(monkeypatch, task_queue):
     queue = Sent()
     monkeypatch.setattr(retries, "transaction", _CommitAtOnce)
     monkeypatch.setattr(
-        retries.retry_delivery_task,
+        tasks.retry_delivery,
         "apply_async",
         lambda args=(), **kw: queue.retries.append(args),
     )
     monkeypatch.setattr(
-        retries.bulk_retry_step_task,
+        tasks.bulk_retry_step,
         "apply_async",
         lambda args=(), countdown=None, **kw: queue.steps.append((args[0], countdown)),
     )
@@ -171,8 +171,8 @@ def test_two_workers_running_the_same_retry_launch_one_process(mapping, sent, op
     retries.delivery_retry(d, user=operator, use_current_version=False)
     [args] = sent.retries
 
-    retries.retry_delivery_task.run(*args)
-    retries.retry_delivery_task.run(*args)  # a duplicate of the task (or a second click's)
+    tasks.retry_delivery.run(*args)
+    tasks.retry_delivery.run(*args)  # a duplicate of the task (or a second click's)
 
     assert route.call_count == 1
     d.refresh_from_db()
@@ -244,7 +244,7 @@ def test_retry_with_the_original_version_keeps_it(mapping, sent, operator, tally
 
 
 def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operator, settings):
-    from integrations.delivery import deliveries_sweep
+    from integrations.outbox import deliveries_sweep
 
     settings.DELIVERY_REQUEUE_SECONDS = 120
     d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
@@ -465,7 +465,7 @@ def test_two_staff_clicking_retry_at_the_same_moment_queue_it_once(monkeypatch):
 
     queued = []
     monkeypatch.setattr(
-        retries.retry_delivery_task, "apply_async", lambda args=(), **kw: queued.append(args)
+        tasks.retry_delivery, "apply_async", lambda args=(), **kw: queued.append(args)
     )
     mapping = pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
     d = failed_delivery(mapping)
