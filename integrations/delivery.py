@@ -37,8 +37,6 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from . import mapping as engine
@@ -50,7 +48,6 @@ from .models import (
     Delivery,
     DeliveryAttempt,
     MappingVersion,
-    Provider,
 )
 from .outbox import deliveries_enqueue
 from .tally.answers import answers_from_webhook
@@ -648,13 +645,3 @@ def deliveries_resume_held(connection: Connection) -> int:
         _enqueue_on_commit(ids)
     log.info("resumed %d held deliveries of connection %s", resumed, connection.pk)
     return resumed
-
-
-@receiver(post_save, sender=Connection, dispatch_uid="kickoff-resume-held-deliveries")
-def _connection_saved(sender, instance: Connection, update_fields=None, **kwargs) -> None:
-    """A Tallyfy connection that is active again (reconnected) resumes its held deliveries."""
-    if instance.provider != Provider.TALLYFY or instance.status != Connection.Status.ACTIVE:
-        return
-    if update_fields is not None and "status" not in update_fields:
-        return
-    deliveries_resume_held(instance)
