@@ -5,7 +5,7 @@ import pytest
 import respx
 
 from integrations import reconcile
-from integrations.models import AuditEvent
+from integrations.models import AuditEvent, Endpoint, Submission
 from tests import pipeline_factories as pf
 
 TALLY = "https://tally.test"
@@ -19,6 +19,81 @@ def vendor_urls(settings):
 @pytest.fixture
 def mapping(db):
     return pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
+
+
+# --- Reconcile ----------------------------------------------------------------------------
+
+
+class TallySubmissions:
+    """Tally's completed submissions of the support form: newest first, one per page,
+    only those after `afterId` when it is given (as Tally pages them)."""
+
+    def __init__(self, *ids):
+        self.ids = list(ids)  # oldest first
+        self.asked_after = []
+
+    def __call__(self, request):
+        after = request.url.params.get("afterId")
+        self.asked_after.append(after)
+        newer = [i for i in self.ids if after is None or self.ids.index(i) > self.ids.index(after)]
+        newest_first = newer[::-1]
+        number = int(request.url.params.get("page", 1))
+        page = newest_first[number - 1 : number]
+        return httpx.Response(
+            200,
+            json={
+                "page": number,
+                "hasMore": number < len(newest_first),
+                "questions": [],
+                "submissions": [
+                    {
+                        "id": sid,
+                        "formId": pf.SUPPORT_FORM_ID,
+                        "respondentId": "r-" + sid,
+                        "isCompleted": True,
+                        "submittedAt": f"2025-03-01T10:0{self.ids.index(sid)}:00.000Z",
+                        "responses": [],
+                    }
+                    for sid in page
+                ],
+            },
+        )
+
+
+def test_reconcile_ingests_what_never_arrived_once_and_moves_its_cursor(mapping):
+    pf.endpoint_for(mapping)
+    tally_has = TallySubmissions("sub-1", "sub-2")
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
+        first = reconcile.reconcile_mapping(mapping)
+        again = reconcile.reconcile_mapping(mapping)
+
+    assert (first.ingested, again.ingested) == (2, 0)
+    assert set(Submission.objects.values_list("submission_id", flat=True)) == {"sub-1", "sub-2"}
+    assert tally_has.asked_after[-1] == "sub-2"  # the second run asks only for newer ones
+    assert Endpoint.objects.get().reconcile_after_id == "sub-2"
+
+
+def test_a_backlog_larger_than_one_reconcile_keeps_its_cursor_until_all_is_read(
+    mapping, monkeypatch
+):
+    pf.endpoint_for(mapping)
+    tally_has = TallySubmissions("oldest", "middle", "newest")
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
+        # One run reads two pages: the newest two; the oldest is left for the next run.
+        monkeypatch.setattr(reconcile, "SUBMISSION_MAX_PAGES", 2)
+        first = reconcile.reconcile_mapping(mapping)
+        assert first.ingested == 2
+        assert Endpoint.objects.get().reconcile_after_id == ""  # held where it was
+
+        monkeypatch.setattr(reconcile, "SUBMISSION_MAX_PAGES", 20)
+        second = reconcile.reconcile_mapping(mapping)
+
+    # The next run asks from the same place, so the submission no run had read yet arrives.
+    assert (second.ingested, second.duplicates) == (1, 2)
+    assert Submission.objects.filter(submission_id="oldest").exists()
+    assert Endpoint.objects.get().reconcile_after_id == "newest"
 
 
 # --- Tally's delivery log and Redeliver ---------------------------------------------------
