@@ -11,7 +11,8 @@
 3. **Look before launching again.** Tallyfy has no idempotency key. Every launch carries
    the delivery's marker in its summary; `outcome_unknown` is set *before* the POST and
    cleared only on a definite answer, so after a timeout, a dropped connection or a worker
-   killed mid-call, the next try searches for the run by marker and adopts it.
+   killed mid-call, the next try searches for the run by marker and adopts it
+   (`integrations.adoption`).
 4. **Classify** the outcome (DESIGN.md "The pipeline"): 2xx succeeded; 429 retry after
    `Retry-After`; 5xx/timeouts/network retry on `DELIVERY_RETRY_SCHEDULE`; 401 → the
    connection refreshes once, else it needs reconnecting and the delivery is **held** until
@@ -40,6 +41,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import mapping as engine
+from .adoption import delivery_first_unknown_at, delivery_markers_sent, run_find_by_marker
 from .connections import NeedsReconnect, connection_call
 from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
 from .mappings import version_fields, version_spec
@@ -63,9 +65,6 @@ DEFAULT_LEASE_SECONDS = 90
 #: Retries due sooner than this get a Celery countdown as well as the sweep.
 ETA_MAX_SECONDS = 300
 RESPONSE_KEEP_CHARS = 4096
-#: How far back (before the first unknown attempt) the marker scan looks at runs.
-ADOPT_SCAN_MARGIN = timedelta(minutes=10)
-ADOPT_SCAN_MAX_PAGES = 5
 FAILURE_EMAIL_EVERY_SECONDS = 600
 
 
@@ -230,48 +229,6 @@ def _retry_or_fail(
     )
 
 
-def _find_run(
-    client, *, checklist_id: str, markers: list[str], since: datetime | None
-) -> Run | None:
-    """The run a launch carrying one of `markers` created, if any.
-
-    Search first (`q`); the sandbox and, we expect, Tallyfy search the summary. As that
-    is a [guess] for Tallyfy, fall back to scanning the template's newest runs back to
-    shortly before the first unknown try. Markers are compared exactly: a search for
-    `…-1` also finds `…-12`.
-    """
-    for marker in markers:
-        page = client.find_runs(checklist_id=checklist_id, q=marker, per_page=25)
-        for run in page.items:
-            if engine.find_marker(run.summary) == marker:
-                return run
-    horizon = (since - ADOPT_SCAN_MARGIN) if since else None
-    for number in range(1, ADOPT_SCAN_MAX_PAGES + 1):
-        page = client.find_runs(checklist_id=checklist_id, per_page=100, page=number)
-        for run in page.items:
-            if engine.find_marker(run.summary) in markers:
-                return run
-        oldest = min((r.created_at for r in page.items if r.created_at), default=None)
-        if not page.has_more or (horizon and oldest and oldest < horizon):
-            break
-    return None
-
-
-def _markers_sent(delivery: Delivery) -> list[str]:
-    """What to look for: the delivery's marker, and any other an earlier try really
-    sent (a launch from before this install had a key carried `kickoff-delivery-<id>`).
-    Only markers this delivery sent, so another install's runs are never adopted."""
-    markers = [delivery.marker]
-    bodies = DeliveryAttempt.objects.filter(delivery=delivery).values_list(
-        "request_body", flat=True
-    )
-    for body in bodies:
-        sent = engine.find_marker(body.get("summary")) if isinstance(body, dict) else None
-        if sent and sent not in markers:
-            markers.append(sent)
-    return markers
-
-
 def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None) -> Outcome:
     return Outcome(
         status=Delivery.Status.SUCCEEDED,
@@ -282,16 +239,6 @@ def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None
         response_body=_truncate(json.dumps(run.raw, default=str, ensure_ascii=False)),
         run=run,
         request_body=body,
-    )
-
-
-def _first_unknown_at(delivery: Delivery) -> datetime | None:
-    return (
-        DeliveryAttempt.objects.filter(delivery=delivery)
-        .filter(Q(outcome=DeliveryAttempt.Outcome.UNKNOWN) | Q(outcome=""))
-        .order_by("number")
-        .values_list("started_at", flat=True)
-        .first()
     )
 
 
@@ -323,10 +270,10 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     try:
         if delivery.outcome_unknown:
             # Read once: connection_call may run the look-up again after a token refresh.
-            markers, since = _markers_sent(delivery), _first_unknown_at(delivery)
+            markers, since = delivery_markers_sent(delivery), delivery_first_unknown_at(delivery)
             found = connection_call(
                 tallyfy,
-                lambda c: _find_run(
+                lambda c: run_find_by_marker(
                     c, checklist_id=body["checklist_id"], markers=markers, since=since
                 ),
             )
