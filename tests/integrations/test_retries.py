@@ -1,13 +1,14 @@
 """Retry, cancel and bulk retry (services; Tallyfy faked with respx)."""
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
 import respx
 from django.utils import timezone
 
-from integrations import retries, tasks
+from integrations import outbox, retries, tasks
 from integrations.models import (
     AuditEvent,
     BulkRetry,
@@ -253,6 +254,24 @@ def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operat
     assert d.pk not in _swept(deliveries_sweep)  # its task is on the way
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert d.pk in _swept(deliveries_sweep)
+
+
+def test_a_retry_while_the_broker_is_down_is_accepted_and_left_to_the_sweep(
+    mapping, sent, operator, monkeypatch, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.retry_delivery, "apply_async", broker_down)
+    d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
+
+    with caplog.at_level(logging.WARNING, logger="integrations.outbox"):
+        done = retries.delivery_retry(d, user=operator, use_current_version=False)
+
+    assert done.retry_accepted and done.status == Delivery.Status.PENDING
+    assert "could not publish integrations.retry_delivery" in caplog.text
+    Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert d.pk in _swept(outbox.deliveries_sweep)
 
 
 def _swept(sweep):
