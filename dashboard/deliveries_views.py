@@ -19,15 +19,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from integrations import delivery_queries as queries
-from integrations import retries
+from integrations import reconcile, retries
 from integrations.models import AuditEvent, BulkRetry, Delivery, Mapping
 from integrations.tally.answers import answers_from_webhook, display
 
 from .access import can_operate, operator_required, staff_required
-
-#: Rows in these states change by themselves soon: they poll until they settle.
-IN_FLIGHT = (Delivery.Status.PENDING, Delivery.Status.SENDING)
-
 
 # --- filters -----------------------------------------------------------------------------
 
@@ -192,8 +188,8 @@ def deliveries(request):
         "page": page,
         "cursor": cursor,
         "filter_qs": _querystring(_filter_params(request.GET)),
-        "in_flight": IN_FLIGHT,
-        "retryable": retries.RETRYABLE,
+        "in_flight": Delivery.IN_FLIGHT,
+        "retryable": Delivery.RETRYABLE,
     }
     if request.htmx and request.GET.get("after"):
         # "Older deliveries": the next rows replace the button row.
@@ -201,7 +197,7 @@ def deliveries(request):
     context["counts"] = queries.status_counts(filters)
     context["any_matching"] = any(c.count for c in context["counts"])
     context["retryable_shown"] = sum(
-        c.count for c in context["counts"] if c.status in retries.RETRYABLE
+        c.count for c in context["counts"] if c.status in Delivery.RETRYABLE
     )
     if request.htmx and request.htmx.target == "results":
         return render(request, "dashboard/deliveries/list.html#results", context)
@@ -226,7 +222,7 @@ def _row_response(request, pk: int) -> HttpResponse:
     return render(
         request,
         "dashboard/deliveries/list.html#row",
-        {"d": _row(pk), "in_flight": IN_FLIGHT, "retryable": retries.RETRYABLE},
+        {"d": _row(pk), "in_flight": Delivery.IN_FLIGHT, "retryable": Delivery.RETRYABLE},
     )
 
 
@@ -258,8 +254,8 @@ def _detail_context(delivery: Delivery) -> dict:
     return {
         "d": delivery,
         "attempts": attempts,
-        "in_flight": IN_FLIGHT,
-        "retryable": retries.RETRYABLE,
+        "in_flight": Delivery.IN_FLIGHT,
+        "retryable": Delivery.RETRYABLE,
         "current_version": delivery.mapping.current_version,
     }
 
@@ -498,7 +494,7 @@ def mapping_tally_log(request, pk: int):
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
-    log = retries.tally_delivery_log(mapping, page=page)
+    log = reconcile.tally_delivery_log(mapping, page=page)
     return render(request, "dashboard/deliveries/tally_log.html", {"mapping": mapping, "log": log})
 
 
@@ -508,8 +504,8 @@ def mapping_tally_redeliver(request, pk: int, event_id: str):
     """Ask Tally to send one logged event to Kickoff again."""
     mapping = get_object_or_404(Mapping.objects.select_related("tally_connection"), pk=pk)
     try:
-        retries.tally_redeliver(mapping, event_id, request.user)
-    except retries.RetryError as exc:
+        reconcile.tally_redeliver(mapping, event_id, request.user)
+    except reconcile.RedeliverError as exc:
         message, level = str(exc), "error"
     else:
         message, level = (

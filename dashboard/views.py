@@ -1,12 +1,10 @@
 from django.shortcuts import render
 
 from integrations.delivery_queries import overview_stats
-from integrations.models import Connection, Mapping, Provider
-from integrations.retries import RETRYABLE
+from integrations.models import Connection, Delivery, Mapping, Provider
 from integrations.tally_data import format_duration
 
 from .access import staff_required
-from .deliveries_views import IN_FLIGHT
 
 
 @staff_required
@@ -51,7 +49,7 @@ def overview(request):
                 zip(chart["labels"], *[d["data"] for d in chart["datasets"]], strict=True)
             ),
             "chart_series": [d["label"] for d in chart["datasets"]],
-            "in_flight": IN_FLIGHT,
-            "retryable": RETRYABLE,
+            "in_flight": Delivery.IN_FLIGHT,
+            "retryable": Delivery.RETRYABLE,
         },
     )

@@ -16,8 +16,9 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self):
-        # Held deliveries resume when their connection is saved active again.
-        from . import delivery  # noqa: F401
+        # `signals`: held deliveries resume when their connection is saved active again.
+        # `tasks`: the outbox publishes tasks by name, so every process must know them.
+        from . import signals, tasks  # noqa: F401
 
         # The roles also come back after a database flush (tests, `manage.py flush`).
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="kickoff-roles")

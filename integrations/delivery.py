@@ -11,7 +11,8 @@
 3. **Look before launching again.** Tallyfy has no idempotency key. Every launch carries
    the delivery's marker in its summary; `outcome_unknown` is set *before* the POST and
    cleared only on a definite answer, so after a timeout, a dropped connection or a worker
-   killed mid-call, the next try searches for the run by marker and adopts it.
+   killed mid-call, the next try searches for the run by marker and adopts it
+   (`integrations.adoption`).
 4. **Classify** the outcome (DESIGN.md "The pipeline"): 2xx succeeded; 429 retry after
    `Retry-After`; 5xx/timeouts/network retry on `DELIVERY_RETRY_SCHEDULE`; 401 → the
    connection refreshes once, else it needs reconnecting and the delivery is **held** until
@@ -27,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,11 +38,10 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from . import engine
+from .adoption import delivery_first_unknown_at, delivery_markers_sent, run_find_by_marker
 from .connections import NeedsReconnect, connection_call
 from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
 from .mappings import version_fields, version_spec
@@ -50,11 +49,9 @@ from .models import (
     Connection,
     Delivery,
     DeliveryAttempt,
-    Endpoint,
-    Mapping,
     MappingVersion,
-    Provider,
 )
+from .outbox import deliveries_enqueue
 from .tally.answers import answers_from_webhook
 from .tallyfy.client import Run, run_url
 
@@ -65,15 +62,9 @@ DEFAULT_RETRY_SCHEDULE = (30, 120, 600, 1800, 7200, 21600, 43200)
 #: A claimed delivery belongs to its worker this long. Longer than CELERY_TASK_SOFT_TIME_LIMIT
 #: (60 s), so a live worker never outlives its lease; a dead one's lease simply runs out.
 DEFAULT_LEASE_SECONDS = 90
-#: A pending delivery whose task has not started this long after it was enqueued is
-#: enqueued again by the sweep (broker lost it, or the publish failed).
-DEFAULT_REQUEUE_SECONDS = 120
 #: Retries due sooner than this get a Celery countdown as well as the sweep.
 ETA_MAX_SECONDS = 300
 RESPONSE_KEEP_CHARS = 4096
-#: How far back (before the first unknown attempt) the marker scan looks at runs.
-ADOPT_SCAN_MARGIN = timedelta(minutes=10)
-ADOPT_SCAN_MAX_PAGES = 5
 FAILURE_EMAIL_EVERY_SECONDS = 600
 
 
@@ -85,40 +76,8 @@ def lease_seconds() -> float:
     return float(getattr(settings, "DELIVERY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
 
 
-def requeue_seconds() -> float:
-    return float(getattr(settings, "DELIVERY_REQUEUE_SECONDS", DEFAULT_REQUEUE_SECONDS))
-
-
 def _log_extra(delivery: Delivery, **more: Any) -> dict[str, Any]:
     return {"delivery_id": delivery.pk, "submission_id": delivery.submission_id, **more}
-
-
-# ---------------------------------------------------------------------------------------
-# Enqueueing
-# ---------------------------------------------------------------------------------------
-
-
-def deliveries_enqueue(ids: Iterable[int], *, countdown: float | None = None) -> int:
-    """Send one `deliver` task per id; never raises (the sweep re-sends what got lost).
-
-    No publish retries: callers (retries, resumes, the sweep) must not wait on a sick
-    broker; the durable rows are the outbox.
-    """
-    from .tasks import deliver
-
-    sent = 0
-    for pk in ids:
-        try:
-            deliver.apply_async((pk,), countdown=countdown, retry=False)
-            sent += 1
-        except Exception as exc:
-            log.warning(
-                "could not enqueue delivery %s (the sweep will): %s",
-                pk,
-                exc,
-                extra={"delivery_id": pk},
-            )
-    return sent
 
 
 def _enqueue_on_commit(ids: list[int], *, countdown: float | None = None) -> None:
@@ -129,14 +88,6 @@ def _enqueue_on_commit(ids: list[int], *, countdown: float | None = None) -> Non
 # ---------------------------------------------------------------------------------------
 # Claiming
 # ---------------------------------------------------------------------------------------
-
-_AUTO_CLAIMABLE = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
-_STAFF_CLAIMABLE = (
-    Delivery.Status.PENDING,
-    Delivery.Status.RETRYING,
-    Delivery.Status.FAILED,
-    Delivery.Status.HELD,
-)
 
 
 def _claim(delivery_id: int, trigger: str) -> datetime | None:
@@ -154,9 +105,7 @@ def _claim(delivery_id: int, trigger: str) -> datetime | None:
             | Q(status=Delivery.Status.SENDING)
         )
     else:
-        # Staff retries skip the wait, and may retry failed and held deliveries, but never
-        # a succeeded one (that would launch a second process).
-        claimable = Q(status__in=_STAFF_CLAIMABLE) | Q(status=Delivery.Status.SENDING)
+        claimable = Q(status__in=Delivery.STAFF_CLAIMABLE) | Q(status=Delivery.Status.SENDING)
     updated = Delivery.objects.filter(claimable, lease_free, pk=delivery_id).update(
         status=Delivery.Status.SENDING,
         lease_until=lease_until,
@@ -280,48 +229,6 @@ def _retry_or_fail(
     )
 
 
-def _find_run(
-    client, *, checklist_id: str, markers: list[str], since: datetime | None
-) -> Run | None:
-    """The run a launch carrying one of `markers` created, if any.
-
-    Search first (`q`); the sandbox and, we expect, Tallyfy search the summary. As that
-    is a [guess] for Tallyfy, fall back to scanning the template's newest runs back to
-    shortly before the first unknown try. Markers are compared exactly: a search for
-    `…-1` also finds `…-12`.
-    """
-    for marker in markers:
-        page = client.find_runs(checklist_id=checklist_id, q=marker, per_page=25)
-        for run in page.items:
-            if engine.find_marker(run.summary) == marker:
-                return run
-    horizon = (since - ADOPT_SCAN_MARGIN) if since else None
-    for number in range(1, ADOPT_SCAN_MAX_PAGES + 1):
-        page = client.find_runs(checklist_id=checklist_id, per_page=100, page=number)
-        for run in page.items:
-            if engine.find_marker(run.summary) in markers:
-                return run
-        oldest = min((r.created_at for r in page.items if r.created_at), default=None)
-        if not page.has_more or (horizon and oldest and oldest < horizon):
-            break
-    return None
-
-
-def _markers_sent(delivery: Delivery) -> list[str]:
-    """What to look for: the delivery's marker, and any other an earlier try really
-    sent (a launch from before this install had a key carried `kickoff-delivery-<id>`).
-    Only markers this delivery sent, so another install's runs are never adopted."""
-    markers = [delivery.marker]
-    bodies = DeliveryAttempt.objects.filter(delivery=delivery).values_list(
-        "request_body", flat=True
-    )
-    for body in bodies:
-        sent = engine.find_marker(body.get("summary")) if isinstance(body, dict) else None
-        if sent and sent not in markers:
-            markers.append(sent)
-    return markers
-
-
 def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None) -> Outcome:
     return Outcome(
         status=Delivery.Status.SUCCEEDED,
@@ -332,16 +239,6 @@ def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None
         response_body=_truncate(json.dumps(run.raw, default=str, ensure_ascii=False)),
         run=run,
         request_body=body,
-    )
-
-
-def _first_unknown_at(delivery: Delivery) -> datetime | None:
-    return (
-        DeliveryAttempt.objects.filter(delivery=delivery)
-        .filter(Q(outcome=DeliveryAttempt.Outcome.UNKNOWN) | Q(outcome=""))
-        .order_by("number")
-        .values_list("started_at", flat=True)
-        .first()
     )
 
 
@@ -373,10 +270,10 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     try:
         if delivery.outcome_unknown:
             # Read once: connection_call may run the look-up again after a token refresh.
-            markers, since = _markers_sent(delivery), _first_unknown_at(delivery)
+            markers, since = delivery_markers_sent(delivery), delivery_first_unknown_at(delivery)
             found = connection_call(
                 tallyfy,
-                lambda c: _find_run(
+                lambda c: run_find_by_marker(
                     c, checklist_id=body["checklist_id"], markers=markers, since=since
                 ),
             )
@@ -695,244 +592,3 @@ def deliveries_resume_held(connection: Connection) -> int:
         _enqueue_on_commit(ids)
     log.info("resumed %d held deliveries of connection %s", resumed, connection.pk)
     return resumed
-
-
-@receiver(post_save, sender=Connection, dispatch_uid="kickoff-resume-held-deliveries")
-def _connection_saved(sender, instance: Connection, update_fields=None, **kwargs) -> None:
-    """A Tallyfy connection that is active again (reconnected) resumes its held deliveries."""
-    if instance.provider != Provider.TALLYFY or instance.status != Connection.Status.ACTIVE:
-        return
-    if update_fields is not None and "status" not in update_fields:
-        return
-    deliveries_resume_held(instance)
-
-
-# ---------------------------------------------------------------------------------------
-# Sweep
-# ---------------------------------------------------------------------------------------
-
-
-def deliveries_sweep(*, limit: int = 1000) -> int:
-    """Re-enqueue what no task is going to run: pending deliveries not picked up, `sending`
-    ones whose worker died (lease ran out), and retries that are due. Returns how many.
-
-    Each one it sends becomes `pending` with `next_attempt_at` = when the sweep may send
-    it again, so a long queue is not flooded with copies (a retry keeps its
-    `outcome_unknown`: the try still looks for the run first).
-    """
-    now = timezone.now()
-    lease_free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    due = (
-        Q(status=Delivery.Status.PENDING, created_at__lt=now - timedelta(seconds=30))
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
-        | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
-    )
-    ids = list(
-        Delivery.objects.filter(due, lease_free)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if not ids:
-        return 0
-    Delivery.objects.filter(due, lease_free, pk__in=ids).update(
-        status=Delivery.Status.PENDING,
-        lease_until=None,
-        next_attempt_at=now + timedelta(seconds=requeue_seconds()),
-        updated_at=now,
-    )
-    sent = deliveries_enqueue(ids)
-    log.info("sweep re-enqueued %d deliveries", sent)
-    return sent
-
-
-# ---------------------------------------------------------------------------------------
-# Reconcile
-# ---------------------------------------------------------------------------------------
-
-#: Tally retries a failed webhook for about 31 hours before it drops it; look that far
-#: back (plus a margin) in its delivery log on each reconcile.
-EVENT_LOG_LOOKBACK = timedelta(hours=36)
-EVENT_LOG_MAX_PAGES = 40
-SUBMISSION_MAX_PAGES = 20
-
-
-@dataclass
-class Reconciled:
-    seen: int = 0
-    ingested: int = 0
-    duplicates: int = 0
-    skipped: int = 0
-
-
-def reconcile_mapping(mapping: Mapping) -> Reconciled:
-    """Ingest what Tally has but Kickoff never received, for the mapping's form.
-
-    Two sources, both through the receiver's ingest (source = reconcile), both deduped by
-    the Submission's unique constraints so nothing is ever stored or launched twice:
-    Tally's webhook delivery log (FAILED/DROPPED events: the envelope as it was signed)
-    and Tally's submissions since the last one seen (`afterId`), for anything the log
-    no longer shows.
-    """
-    from .receiver import submission_ingest
-    from .tally import webhook as tally_webhook
-
-    endpoint = Endpoint.objects.filter(
-        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
-    ).first()
-    result = Reconciled()
-    if endpoint is None:
-        return result
-    connection = mapping.tally_connection
-    source = "reconcile"
-
-    def ingest(envelope: dict[str, Any]) -> None:
-        raw = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
-        try:
-            response = tally_webhook.parse_form_response(envelope)
-        except tally_webhook.BadEnvelope as exc:
-            result.skipped += 1
-            log.warning("reconcile: skipped an unreadable Tally event: %s", exc.reason)
-            return
-        if response.form_id != endpoint.form_id:
-            result.skipped += 1
-            return
-        result.seen += 1
-        outcome = submission_ingest(
-            endpoint=endpoint, response=response, raw_body=raw, source=source
-        )
-        if outcome.created:
-            result.ingested += 1
-        else:
-            result.duplicates += 1
-
-    # 1. The webhook delivery log, newest first, back to the lookback horizon.
-    if endpoint.tally_webhook_id:
-        horizon = timezone.now() - EVENT_LOG_LOOKBACK
-        for number in range(1, EVENT_LOG_MAX_PAGES + 1):
-            page = connection_call(
-                connection, lambda c, n=number: c.list_webhook_events(endpoint.tally_webhook_id, n)
-            )
-            for event in page.items:
-                if event.delivery_status in ("FAILED", "DROPPED") and isinstance(
-                    event.payload, dict
-                ):
-                    ingest(event.payload)
-            oldest = min((e.created_at for e in page.items if e.created_at), default=None)
-            if not page.has_more or (oldest and oldest < horizon):
-                break
-
-    # 2. Completed submissions since the last one reconciled (the first time: since the
-    # endpoint exists; older submissions were never meant to launch anything).
-    cursor = endpoint.reconcile_after_id or None
-    questions = mapping.current_version.form_questions if mapping.current_version else []
-    fetched = []
-    cursor_ok = True
-    for number in range(1, SUBMISSION_MAX_PAGES + 1):
-        page = connection_call(
-            connection,
-            lambda c, n=number: c.list_submissions(
-                mapping.form_id,
-                page=n,
-                limit=500,
-                filter="completed",
-                after_id=cursor,
-                start_date=None if cursor else endpoint.created_at,
-            ),
-        )
-        questions = questions or [q.raw for q in page.questions]
-        fetched.extend(page.items)
-        if not page.has_more:
-            break
-    else:
-        # More than the pages read: ingest them, but keep the cursor where it is (the
-        # unread ones are older than these) and catch up on the next runs.
-        log.warning("reconcile of mapping %s: backlog larger than one run reads", mapping.pk)
-        cursor_ok = False
-    known = set(_known_submission_ids(mapping.form_id, [s.id for s in fetched]))
-    # Oldest first, so the cursor only ever moves past what was ingested.
-    fetched.sort(key=lambda s: (s.submitted_at or timezone.now(), s.id))
-    for sub in fetched:
-        if sub.id in known:
-            result.seen += 1
-            result.duplicates += 1
-        else:
-            ingest(_envelope_from_submission(mapping, sub, questions))
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        reconcile_after_id=(
-            fetched[-1].id if fetched and cursor_ok else endpoint.reconcile_after_id
-        ),
-        reconciled_at=timezone.now(),
-    )
-    log.info(
-        "reconciled mapping %s: %d seen, %d ingested, %d already here",
-        mapping.pk,
-        result.seen,
-        result.ingested,
-        result.duplicates,
-        extra={"mapping_id": mapping.pk},
-    )
-    return result
-
-
-def _known_submission_ids(form_id: str, ids: list[str]) -> Iterable[str]:
-    from .models import Submission
-
-    for start in range(0, len(ids), 500):
-        yield from Submission.objects.filter(
-            form_id=form_id, submission_id__in=ids[start : start + 500]
-        ).values_list("submission_id", flat=True)
-
-
-def _envelope_from_submission(mapping: Mapping, sub, questions: list) -> dict[str, Any]:
-    """A FORM_RESPONSE envelope rebuilt from a REST submission, in the webhook's keys
-    (`eventId` `reconcile:<form>:<submission>`: it never had a real one)."""
-    from .tally.answers import answers_from_submission
-
-    answers = answers_from_submission(sub, questions)
-    fields = [
-        {
-            "key": a.key,
-            "label": a.label,
-            "type": a.type,
-            "value": a.value,
-            **({"options": [{"id": o.id, "text": o.text} for o in a.options]} if a.options else {}),
-            **({"rows": [{"id": o.id, "text": o.text} for o in a.rows]} if a.rows else {}),
-            **({"columns": [{"id": o.id, "text": o.text} for o in a.columns]} if a.columns else {}),
-        }
-        for a in answers
-    ]
-    submitted = sub.submitted_at.isoformat() if sub.submitted_at else None
-    return {
-        "eventId": f"reconcile:{mapping.form_id}:{sub.id}",
-        "eventType": "FORM_RESPONSE",
-        "createdAt": timezone.now().isoformat(),
-        "data": {
-            "responseId": sub.id,
-            "submissionId": sub.id,
-            "respondentId": getattr(sub, "respondent_id", None) or "",
-            "formId": mapping.form_id,
-            "formName": mapping.form_name,
-            "createdAt": submitted,
-            "fields": fields,
-        },
-    }
-
-
-def reconcile_enabled_mappings() -> int:
-    """Reconcile every form that has an enabled mapping (once per form). Returns how many
-    submissions were ingested."""
-    done: set[tuple[int, str]] = set()
-    ingested = 0
-    for mapping in Mapping.objects.filter(status=Mapping.Status.ENABLED).select_related(
-        "tally_connection"
-    ):
-        key = (mapping.tally_connection_id, mapping.form_id)
-        if key in done:
-            continue
-        done.add(key)
-        try:
-            ingested += reconcile_mapping(mapping).ingested
-        except (NeedsReconnect, ApiError) as exc:
-            log.warning("could not reconcile mapping %s: %s", mapping.pk, exc)
-    return ingested

@@ -298,9 +298,7 @@ def status_counts(filters: DeliveryFilters, *, cap: int | None = None) -> list[S
 
 def retryable_count(filters: DeliveryFilters) -> int:
     """Exactly how many matching deliveries "Retry all" would send (failed/held/cancelled)."""
-    from .retries import RETRYABLE
-
-    return deliveries_filtered(filters).filter(status__in=RETRYABLE).count()
+    return deliveries_filtered(filters).filter(status__in=Delivery.RETRYABLE).count()
 
 
 def recover_count(since: datetime) -> int:

@@ -397,6 +397,14 @@ class Delivery(models.Model):
         MappingVersion, on_delete=models.PROTECT, related_name="deliveries"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    #: What Retry (one or in bulk) may send again. Never `succeeded` (that would launch a
+    #: second process), never in flight (`pending`, `sending`, `retrying`).
+    RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED)
+    #: Rows in these states change by themselves soon: the pages poll them until they settle.
+    IN_FLIGHT = (Status.PENDING, Status.SENDING)
+    #: What a staff try may claim (besides a `sending` one whose lease ran out): it skips the
+    #: wait and may retry failed and held deliveries, never a succeeded one.
+    STAFF_CLAIMABLE = (Status.PENDING, Status.RETRYING, Status.FAILED, Status.HELD)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Claimed by a worker until then; a sweep re-enqueues deliveries whose lease ran out.

@@ -1,5 +1,4 @@
-"""Staff fixing deliveries: retry one, cancel a scheduled retry, retry many in the background,
-and Tally's side of the story (its webhook delivery log, and asking it to redeliver).
+"""Staff fixing deliveries: retry one, cancel a scheduled retry, retry many in the background.
 
 A retry re-queues **the same delivery** and appends an attempt; nothing is rewritten
 (Saleor's `event_delivery_retry`). Double and concurrent clicks are safe because the retry
@@ -11,13 +10,10 @@ one try launches at most one process.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
 from django.db import connection as db_connection
 from django.db import transaction
@@ -25,68 +21,21 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .audit import audit_record
-from .connections import NeedsReconnect, connection_call
-from .delivery import delivery_process, requeue_seconds
-from .http import ApiError
 from .models import (
     BulkRetry,
     BulkRetryItem,
     Delivery,
     DeliveryAttempt,
-    Endpoint,
     Mapping,
-    Submission,
 )
+from .outbox import BULK_RETRY_STEP, RETRY_DELIVERY, requeue_seconds, task_publish
 
 log = logging.getLogger(__name__)
 
-#: What the Retry button (and a bulk retry) may send again. Never `succeeded` (that would
-#: launch a second process), never in flight (`pending`, `sending`, `retrying`).
-RETRYABLE = (Delivery.Status.FAILED, Delivery.Status.HELD, Delivery.Status.CANCELLED)
 #: A bulk step takes this long's worth of the rate budget at a time.
 BULK_TICK_SECONDS = 10.0
 #: A running job whose steps stopped this long ago lost its task: the progress poll restarts it.
 BULK_STALE_SECONDS = 120.0
-
-
-class RetryError(Exception):
-    """A retry that cannot be done (with a message for staff)."""
-
-
-# ---------------------------------------------------------------------------------------
-# Tasks (thin: they call the services below)
-# ---------------------------------------------------------------------------------------
-
-
-@shared_task(name="integrations.retry_delivery", ignore_result=True)
-def retry_delivery_task(
-    delivery_id: int, trigger: str, user_id: int | None, use_current_version: bool
-) -> None:
-    """One staff or bulk try at a delivery that a retry put back to pending."""
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    delivery_process(
-        delivery_id, trigger=trigger, user=user, use_current_version=use_current_version
-    )
-
-
-@shared_task(name="integrations.bulk_retry_step", ignore_result=True)
-def bulk_retry_step_task(bulk_id: int) -> None:
-    """Retry the next rate-limited batch of a bulk job, then schedule the next step."""
-    bulk_retry_step(bulk_id)
-
-
-def _enqueue_retry(delivery_id: int, trigger: str, user_id: int | None, current: bool) -> None:
-    try:
-        retry_delivery_task.apply_async((delivery_id, trigger, user_id, current), retry=False)
-    except Exception as exc:  # the sweep sends a pending delivery again anyway
-        log.warning("could not enqueue retry of delivery %s (the sweep will): %s", delivery_id, exc)
-
-
-def _enqueue_step(bulk_id: int, countdown: float | None = None) -> None:
-    try:
-        bulk_retry_step_task.apply_async((bulk_id,), countdown=countdown, retry=False)
-    except Exception as exc:  # the progress poll restarts a stale job
-        log.warning("could not enqueue step of bulk retry %s: %s", bulk_id, exc)
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,7 +62,9 @@ def _mark_for_retry(
         # Whichever worker claims it then uses the current version; the attempts keep
         # the version each of them used.
         changes["mapping_version_id"] = current_version_id
-    return bool(Delivery.objects.filter(pk=delivery_id, status__in=RETRYABLE).update(**changes))
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, status__in=Delivery.RETRYABLE).update(**changes)
+    )
 
 
 def delivery_retry(
@@ -153,8 +104,11 @@ def delivery_retry(
                 version_id=current_version_id if use_current_version else from_version,
             )
             user_id = user.pk if getattr(user, "is_authenticated", False) else None
+            # A lost publish is no loss: the sweep sends a pending delivery itself later.
             transaction.on_commit(
-                lambda: _enqueue_retry(delivery.pk, trigger, user_id, use_current_version)
+                lambda: task_publish(
+                    RETRY_DELIVERY, delivery.pk, trigger, user_id, use_current_version
+                )
             )
     fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
         pk=delivery.pk
@@ -225,7 +179,7 @@ def bulk_retry_start(
     Accepting is cheap whatever the size: one row for the job and one INSERT … SELECT of
     its items (the snapshot it works through); nothing is launched here.
     """
-    ids = deliveries.filter(status__in=RETRYABLE).order_by().values("pk")
+    ids = deliveries.filter(status__in=Delivery.RETRYABLE).order_by().values("pk")
     try:
         select_sql, params = ids.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing (e.g. .none())
@@ -263,7 +217,7 @@ def bulk_retry_start(
             use_current_version=use_current_version,
         )
         if total:
-            transaction.on_commit(lambda: _enqueue_step(job.pk))
+            transaction.on_commit(lambda: task_publish(BULK_RETRY_STEP, job.pk))
     log.info("bulk retry %s accepted: %d deliveries", job.pk, total, extra={"bulk_id": job.pk})
     return job
 
@@ -323,7 +277,13 @@ def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
         ):
             retried.append(delivery_id)
     for delivery_id in retried:
-        _enqueue_retry(delivery_id, DeliveryAttempt.Trigger.BULK, user_id, job.use_current_version)
+        task_publish(
+            RETRY_DELIVERY,
+            delivery_id,
+            DeliveryAttempt.Trigger.BULK,
+            user_id,
+            job.use_current_version,
+        )
     last_page = len(items) < size
     BulkRetry.objects.filter(pk=bulk_id).update(
         done=F("done") + len(items),
@@ -336,7 +296,7 @@ def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
             status=BulkRetry.Status.DONE, finished_at=timezone.now()
         )
     else:
-        _enqueue_step(bulk_id, countdown=BULK_TICK_SECONDS)
+        task_publish(BULK_RETRY_STEP, bulk_id, countdown=BULK_TICK_SECONDS)
     return len(retried)
 
 
@@ -370,118 +330,5 @@ def bulk_retry_nudge(job: BulkRetry) -> bool:
         pk=job.pk, status=BulkRetry.Status.RUNNING, heartbeat_at=job.heartbeat_at
     ).update(heartbeat_at=timezone.now())
     if touched:
-        _enqueue_step(job.pk)
+        task_publish(BULK_RETRY_STEP, job.pk)
     return bool(touched)
-
-
-# ---------------------------------------------------------------------------------------
-# Tally's side: its delivery log for our webhook, and redelivery
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class TallyLogEvent:
-    id: str
-    delivery_status: str  # QUEUED | SUCCEEDED | FAILED | DROPPED
-    status_code: int | None
-    retry: int | None
-    created_at: datetime | None
-    submission_id: str
-    in_kickoff: bool
-    response: Any = None
-
-
-@dataclass
-class TallyLog:
-    mapping: Mapping
-    endpoint: Endpoint | None
-    page: int = 1
-    has_more: bool = False
-    total: int | None = None
-    events: list[TallyLogEvent] = field(default_factory=list)
-    error: str = ""
-
-    @property
-    def webhook_id(self) -> str:
-        return self.endpoint.tally_webhook_id if self.endpoint else ""
-
-
-def _endpoint(mapping: Mapping) -> Endpoint | None:
-    return Endpoint.objects.filter(
-        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
-    ).first()
-
-
-def _event_submission_id(payload: Any) -> str:
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, dict):
-        return ""
-    return str(data.get("submissionId") or data.get("responseId") or "")
-
-
-def tally_delivery_log(mapping: Mapping, *, page: int = 1) -> TallyLog:
-    """One page of Tally's delivery log for the mapping's webhook, newest first, each event
-    marked with whether Kickoff has its submission."""
-    endpoint = _endpoint(mapping)
-    result = TallyLog(mapping=mapping, endpoint=endpoint, page=page)
-    if endpoint is None or not endpoint.tally_webhook_id:
-        result.error = "Kickoff has no Tally webhook for this form (enable the mapping first)."
-        return result
-    try:
-        listed = connection_call(
-            mapping.tally_connection,
-            lambda c: c.list_webhook_events(endpoint.tally_webhook_id, page),
-        )
-    except NeedsReconnect as exc:
-        result.error = f"The Tally connection needs reconnecting: {exc.reason}"
-        return result
-    except ApiError as exc:
-        result.error = f"Tally did not give its delivery log: {exc}"
-        return result
-    ids = {_event_submission_id(e.payload) for e in listed.items} - {""}
-    known = set(
-        Submission.objects.filter(form_id=mapping.form_id, submission_id__in=ids).values_list(
-            "submission_id", flat=True
-        )
-    )
-    result.has_more, result.total = listed.has_more, listed.total
-    for e in listed.items:
-        sub = _event_submission_id(e.payload)
-        result.events.append(
-            TallyLogEvent(
-                id=e.id,
-                delivery_status=(e.delivery_status or "").upper(),
-                status_code=e.status_code,
-                retry=e.retry,
-                created_at=e.created_at,
-                submission_id=sub,
-                in_kickoff=sub in known,
-                response=e.response,
-            )
-        )
-    return result
-
-
-def tally_redeliver(mapping: Mapping, event_id: str, user) -> None:
-    """Ask Tally to deliver one logged event to our webhook again (audited). Raises
-    RetryError with a message for staff when it cannot."""
-    endpoint = _endpoint(mapping)
-    if endpoint is None or not endpoint.tally_webhook_id:
-        raise RetryError("Kickoff has no Tally webhook for this form.")
-    try:
-        connection_call(
-            mapping.tally_connection,
-            lambda c: c.redeliver_event(endpoint.tally_webhook_id, event_id),
-        )
-    except NeedsReconnect as exc:
-        raise RetryError(f"The Tally connection needs reconnecting: {exc.reason}") from exc
-    except ApiError as exc:
-        raise RetryError(f"Tally refused to redeliver: {exc}") from exc
-    audit_record(
-        actor=user,
-        action="tally.event_redelivered",
-        obj=mapping,
-        summary=f"Asked Tally to redeliver event {event_id} of {mapping}"[:500],
-        event_id=event_id,
-        webhook_id=endpoint.tally_webhook_id,
-    )

@@ -1,15 +1,13 @@
-"""Celery tasks: thin wrappers that call a service (tasks are just another interface)."""
+"""Celery tasks, every one of them: thin wrappers that call a service (tasks are just another
+interface). The outbox (`integrations.outbox`) publishes them by these names."""
 
 import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.contrib.auth import get_user_model
 
-from . import (
-    connections,
-    delivery,
-    retries,  # noqa: F401  (defines the staff-retry and bulk-retry tasks)
-)
+from . import connections, delivery, outbox, reconcile, retries
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +18,7 @@ def refresh_expiring_tokens() -> int:
     return connections.refresh_expiring_connections()
 
 
-@shared_task(name="integrations.deliver", ignore_result=True)
+@shared_task(name=outbox.DELIVER, ignore_result=True)
 def deliver(delivery_id: int) -> None:
     """One try at launching a delivery's process (claims it; a no-op if someone else has it).
 
@@ -30,7 +28,7 @@ def deliver(delivery_id: int) -> None:
     delivery.delivery_process_queued(delivery_id)
 
 
-@shared_task(name="integrations.deliver_many", ignore_result=True)
+@shared_task(name=outbox.DELIVER_MANY, ignore_result=True)
 def deliver_many(delivery_ids: list[int]) -> None:
     """`deliver` for each id in turn: how the outbox dispatcher sends new deliveries.
 
@@ -47,16 +45,33 @@ def deliver_many(delivery_ids: list[int]) -> None:
             log.exception("delivery %s: unexpected error", pk, extra={"delivery_id": pk})
 
 
+@shared_task(name=outbox.RETRY_DELIVERY, ignore_result=True)
+def retry_delivery(
+    delivery_id: int, trigger: str, user_id: int | None, use_current_version: bool
+) -> None:
+    """One staff or bulk try at a delivery that a retry put back to pending."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    delivery.delivery_process(
+        delivery_id, trigger=trigger, user=user, use_current_version=use_current_version
+    )
+
+
+@shared_task(name=outbox.BULK_RETRY_STEP, ignore_result=True)
+def bulk_retry_step(bulk_id: int) -> None:
+    """Retry the next rate-limited batch of a bulk job, then schedule the next step."""
+    retries.bulk_retry_step(bulk_id)
+
+
 @shared_task(name="integrations.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> int:
     """Re-enqueue deliveries whose task vanished and retries that are due."""
-    return delivery.deliveries_sweep()
+    return outbox.deliveries_sweep()
 
 
 @shared_task(name="integrations.reconcile_enabled_mappings", ignore_result=True)
 def reconcile_enabled_mappings() -> int:
     """Ingest Tally submissions that never arrived by webhook, for every enabled mapping."""
-    return delivery.reconcile_enabled_mappings()
+    return reconcile.reconcile_enabled_mappings()
 
 
 @shared_task(name="integrations.check_mapping_drift")

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from . import receiver
+from . import views
 
 app_name = "hooks"
 
 urlpatterns = [
     # Tally posts FORM_RESPONSE events here; <key> is the Endpoint's unguessable key.
-    path("tally/<str:key>/", receiver.tally_webhook, name="tally"),
+    path("tally/<str:key>/", views.tally_webhook, name="tally"),
 ]

@@ -22,8 +22,8 @@ def no_client_throttle():
 def fresh_process_caches():
     """The receiver caches endpoints and the install's key is cached per process; tests
     flush the database under them, so each test starts without them."""
+    from integrations.ingest import endpoint_cache
     from integrations.models import forget_installation
-    from integrations.receiver import endpoint_cache
 
     endpoint_cache.clear()
     forget_installation()

@@ -361,7 +361,7 @@ def ingest(mapping: Mapping, data: dict[str, Any] | None = None):
     """Store a submission of `data` for the mapping's form as the receiver does; returns
     the deliveries created."""
     from integrations.delivery import Delivery
-    from integrations.receiver import submission_ingest
+    from integrations.ingest import submission_ingest
     from integrations.tally.webhook import parse_form_response
 
     data = data or envelope(form_id=mapping.form_id)

@@ -1,6 +1,6 @@
 """Tally webhooks: signature verification and strict parsing of the FORM_RESPONSE envelope.
 
-Pure functions (no ORM). The receiver (`integrations.receiver`) verifies before it parses,
+Pure functions (no ORM). The receiver (`integrations.views`) verifies before it parses,
 and turns every `BadEnvelope` into a 400 whose reason names the offending member.
 
 Docs: https://tally.so/help/webhooks and shared/API-NOTES.md ("Webhook delivery"):

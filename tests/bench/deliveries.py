@@ -341,7 +341,7 @@ def main() -> None:
         print(f"{label:44s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {queries:2d} queries   {ok}")
 
     # Bulk retry of 100,000: accepting = the job + its items, no launch.
-    retries._enqueue_step = lambda *a, **k: None
+    retries.task_publish = lambda *a, **k: True
     failed = Delivery.objects.filter(status="failed")
     start = time.perf_counter()
     job = retries.bulk_retry_start(

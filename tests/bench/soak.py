@@ -66,7 +66,7 @@ def child(count: int, senders: int) -> int:
     try:
         from django.conf import settings
 
-        from integrations import delivery as service
+        from integrations import outbox
         from integrations.models import Delivery, Endpoint, Submission
         from integrations.sandbox.tallyfy.models import Run
         from integrations.tally.webhook import signature
@@ -165,7 +165,7 @@ def child(count: int, senders: int) -> int:
         def sweeper() -> None:
             while not stop.wait(2.0):
                 try:
-                    service.deliveries_sweep(limit=5000)
+                    outbox.deliveries_sweep(limit=5000)
                 except Exception as exc:  # keep sweeping
                     print(f"sweep failed: {exc}", file=sys.stderr)
 
@@ -226,7 +226,9 @@ def child(count: int, senders: int) -> int:
             if not Delivery.objects.filter(status__in=[*open_states, "failed"]).exists():
                 break
             time.sleep(1)
-        reconciled = service.reconcile_enabled_mappings()
+        from integrations.reconcile import reconcile_enabled_mappings
+
+        reconciled = reconcile_enabled_mappings()
         time.sleep(3)
 
         # --- the verdict ------------------------------------------------------------------

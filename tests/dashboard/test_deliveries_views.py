@@ -35,12 +35,12 @@ def sent(monkeypatch):
         tasks.deliver, "apply_async", lambda args=(), **kw: queue["deliver"].append(args)
     )
     monkeypatch.setattr(
-        retries.retry_delivery_task,
+        tasks.retry_delivery,
         "apply_async",
         lambda args=(), **kw: queue["retry"].append(args),
     )
     monkeypatch.setattr(
-        retries.bulk_retry_step_task,
+        tasks.bulk_retry_step,
         "apply_async",
         lambda args=(), **kw: queue["step"].append(args),
     )

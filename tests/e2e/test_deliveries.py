@@ -5,7 +5,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from integrations import retries
+from integrations import tasks
 from integrations.mappings import mapping_enable
 from integrations.models import Delivery, DeliveryAttempt
 from tests import pipeline_factories as pf
@@ -15,7 +15,7 @@ from tests import pipeline_factories as pf
 def retry_queue(monkeypatch):
     sent = []
     monkeypatch.setattr(
-        retries.retry_delivery_task, "apply_async", lambda args=(), **kw: sent.append(args)
+        tasks.retry_delivery, "apply_async", lambda args=(), **kw: sent.append(args)
     )
     return sent
 
@@ -67,7 +67,7 @@ def test_a_failed_delivery_is_fixed_with_retry_and_shows_its_run(
     expect(page.locator("#toasts")).to_contain_text("being retried")
     assert len(retry_queue) == 1
     for args in retry_queue:  # what the worker does with the retry
-        retries.retry_delivery_task.run(*args)
+        tasks.retry_delivery.run(*args)
 
     expect(row.locator(".badge")).to_have_text("Succeeded", timeout=10_000)  # the row polls
     link = row.get_by_role("link", name="Open run ↗")

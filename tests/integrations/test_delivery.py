@@ -10,6 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from integrations import delivery as service
+from integrations import outbox
 from integrations.models import (
     Connection,
     Delivery,
@@ -413,6 +414,28 @@ def test_a_delivery_whose_worker_died_is_claimed_again_after_its_lease_and_looks
     assert second.outcome == DeliveryAttempt.Outcome.ADOPTED
 
 
+def test_a_try_that_outlived_its_lease_cannot_overwrite_the_worker_that_took_over(
+    tallyfy, delivery
+):
+    new_lease = timezone.now() + timedelta(seconds=90)
+
+    def slow_rejection(request):
+        # Tallyfy answers after the lease ran out and another worker claimed the delivery.
+        Delivery.objects.filter(pk=delivery.pk).update(lease_until=new_lease)
+        return httpx.Response(422, json={"error": True, "message": "Template is archived"})
+
+    tallyfy.post(RUNS).mock(side_effect=slow_rejection)
+
+    service.delivery_process(delivery.pk)
+
+    # The delivery is still the other worker's: not failed, no failure email to staff.
+    now = Delivery.objects.get(pk=delivery.pk)
+    assert now.status == Delivery.Status.SENDING and now.lease_until == new_lease
+    assert now.last_error == "" and mail.outbox == []
+    [slow] = attempts(delivery)  # the slow try itself stays on record
+    assert slow.outcome == DeliveryAttempt.Outcome.FAILED and slow.response_status == 422
+
+
 def test_a_redelivered_task_waits_for_a_live_lease_then_looks_again(delivery, task_queue):
     lease = timezone.now() + timedelta(seconds=20)
     Delivery.objects.filter(pk=delivery.pk).update(
@@ -574,10 +597,10 @@ def test_the_sweep_requeues_only_what_no_task_will_run(mapping, task_queue):
         Delivery.objects.filter(pk=d.pk).update(**state)
     task_queue.take()
 
-    assert service.deliveries_sweep() == 3
+    assert outbox.deliveries_sweep() == 3
     assert sorted(task_queue.ids) == sorted([ds[0].pk, ds[2].pk, ds[4].pk])
     # Sent again they wait as pending; the next sweeps leave them to their queued task.
     assert {Delivery.objects.get(pk=ds[i].pk).status for i in (0, 2, 4)} == {"pending"}
     assert Delivery.objects.get(pk=ds[2].pk).outcome_unknown is False
     task_queue.take()
-    assert service.deliveries_sweep() == 0
+    assert outbox.deliveries_sweep() == 0

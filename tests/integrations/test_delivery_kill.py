@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from integrations import delivery as service
+from integrations import outbox
 from integrations.mappings import mapping_enable
 from integrations.models import Delivery
 from tests import pipeline_factories as pf
@@ -194,7 +194,7 @@ def test_a_whole_worker_killed_mid_launch_is_recovered_by_the_sweep_one_run(
     start_worker()
     time.sleep(LEASE + 0.5)
     assert Delivery.objects.get().status == Delivery.Status.SENDING
-    assert service.deliveries_sweep() == 1  # what beat runs every minute
+    assert outbox.deliveries_sweep() == 1  # what beat runs every minute
 
     wait_until(succeeded, HANG + 30, "the delivery to succeed")
     delivery = Delivery.objects.get()

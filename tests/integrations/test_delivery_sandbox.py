@@ -7,8 +7,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from integrations import connections
-from integrations import delivery as service
+from integrations import connections, outbox, reconcile
 from integrations.mappings import mapping_enable
 from integrations.models import Connection, Delivery, DeliveryAttempt, Endpoint, Submission
 from tests import pipeline_factories as pf
@@ -69,7 +68,7 @@ def the_delivery():
 def make_due(delivery):
     """Time passes: the retry is due, and the sweep sends its task."""
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-    service.deliveries_sweep()
+    outbox.deliveries_sweep()
 
 
 def test_a_tally_submission_becomes_exactly_one_tallyfy_run(sandbox, mapping, task_queue):
@@ -100,7 +99,7 @@ def test_a_429_burst_is_waited_out_and_launches_once(sandbox, mapping, task_queu
     for _ in range(3):  # what the countdown task and the sweep do, by hand
         time.sleep(1.05)
         task_queue.take()
-        service.deliveries_sweep()
+        outbox.deliveries_sweep()
         task_queue.drain(include_delayed=False)
 
     assert the_delivery().status == Delivery.Status.SUCCEEDED
@@ -200,7 +199,7 @@ def test_the_sweep_delivers_what_the_broker_lost(sandbox, mapping, task_queue):
     task_queue.take()  # the task is lost
     Delivery.objects.update(created_at=timezone.now() - timezone.timedelta(minutes=5))
 
-    assert service.deliveries_sweep() == 1
+    assert outbox.deliveries_sweep() == 1
     task_queue.drain()
 
     assert the_delivery().status == Delivery.Status.SUCCEEDED
@@ -211,7 +210,7 @@ def test_reconcile_ingests_a_submission_whose_webhook_never_came(sandbox, mappin
     sent = submit(sandbox, deliver=False)
     assert Submission.objects.count() == 0
 
-    result = service.reconcile_mapping(mapping)
+    result = reconcile.reconcile_mapping(mapping)
     task_queue.drain()
 
     assert result.ingested == 1
@@ -222,7 +221,7 @@ def test_reconcile_ingests_a_submission_whose_webhook_never_came(sandbox, mappin
     [run] = runs(sandbox)
     assert run["prerun"][pf.triage_field_id("requester_email")] == "ria@example.com"
     # Nothing twice: reconciling again, and the webhook arriving late, add nothing.
-    assert service.reconcile_mapping(mapping).ingested == 0
+    assert reconcile.reconcile_mapping(mapping).ingested == 0
     assert Submission.objects.count() == 1 and Delivery.objects.count() == 1
 
 
@@ -235,7 +234,7 @@ def test_reconcile_ingests_failed_webhook_events_from_tallys_log_once(sandbox, m
     assert sent["deliveries"][0]["statusCode"] == 401  # Tally logged a FAILED event
     assert Submission.objects.count() == 0
 
-    result = service.reconcile_mapping(mapping)
+    result = reconcile.reconcile_mapping(mapping)
     task_queue.drain()
 
     assert result.ingested == 1

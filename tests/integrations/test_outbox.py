@@ -56,7 +56,7 @@ def test_each_new_delivery_is_published_once_and_stamped_for_the_sweep(
         # Still pending (no worker has it yet); the sweep leaves it alone for two minutes.
         assert d.status == Delivery.Status.PENDING
         assert before + timedelta(seconds=119) < d.next_attempt_at < before + timedelta(seconds=125)
-    assert service.deliveries_sweep() == 0
+    assert outbox.deliveries_sweep() == 0
 
 
 def test_a_small_burst_goes_out_one_delivery_per_message(mapping, messages):
@@ -101,7 +101,7 @@ def test_a_broker_outage_leaves_the_deliveries_to_the_sweep(
 
     # Later (the broker is back): the sweep sends what the dispatcher could not.
     Delivery.objects.filter(pk__in=ids).update(created_at=timezone.now() - timedelta(minutes=1))
-    assert service.deliveries_sweep() == 2
+    assert outbox.deliveries_sweep() == 2
     assert sorted(task_queue.ids) == sorted(ids)
 
 
@@ -112,7 +112,7 @@ def test_with_no_dispatcher_running_the_sweep_sends_new_deliveries_after_30_seco
     [old] = ingest(mapping, 1)
     Delivery.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(seconds=31))
 
-    assert service.deliveries_sweep() == 1
+    assert outbox.deliveries_sweep() == 1
     assert task_queue.ids == [old]
     assert outbox.deliveries_dispatch() == 1 and task_queue.ids == [old, fresh]
 

@@ -1,15 +1,14 @@
-"""Retry, cancel, bulk retry and Tally's delivery log (services; Tallyfy and Tally faked
-with respx)."""
+"""Retry, cancel and bulk retry (services; Tallyfy faked with respx)."""
 
 import json
+import logging
 from datetime import timedelta
 
-import httpx
 import pytest
 import respx
 from django.utils import timezone
 
-from integrations import retries
+from integrations import outbox, retries, tasks
 from integrations.models import (
     AuditEvent,
     BulkRetry,
@@ -41,7 +40,7 @@ class Sent:
     def run_retries(self):
         taken, self.retries[:] = list(self.retries), []
         for args in taken:
-            retries.retry_delivery_task.run(*args)
+            tasks.retry_delivery.run(*args)
         return len(taken)
 
 
@@ -62,12 +61,12 @@ def sent(monkeypatch, task_queue):
     queue = Sent()
     monkeypatch.setattr(retries, "transaction", _CommitAtOnce)
     monkeypatch.setattr(
-        retries.retry_delivery_task,
+        tasks.retry_delivery,
         "apply_async",
         lambda args=(), **kw: queue.retries.append(args),
     )
     monkeypatch.setattr(
-        retries.bulk_retry_step_task,
+        tasks.bulk_retry_step,
         "apply_async",
         lambda args=(), countdown=None, **kw: queue.steps.append((args[0], countdown)),
     )
@@ -173,8 +172,8 @@ def test_two_workers_running_the_same_retry_launch_one_process(mapping, sent, op
     retries.delivery_retry(d, user=operator, use_current_version=False)
     [args] = sent.retries
 
-    retries.retry_delivery_task.run(*args)
-    retries.retry_delivery_task.run(*args)  # a duplicate of the task (or a second click's)
+    tasks.retry_delivery.run(*args)
+    tasks.retry_delivery.run(*args)  # a duplicate of the task (or a second click's)
 
     assert route.call_count == 1
     d.refresh_from_db()
@@ -246,7 +245,7 @@ def test_retry_with_the_original_version_keeps_it(mapping, sent, operator, tally
 
 
 def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operator, settings):
-    from integrations.delivery import deliveries_sweep
+    from integrations.outbox import deliveries_sweep
 
     settings.DELIVERY_REQUEUE_SECONDS = 120
     d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
@@ -255,6 +254,24 @@ def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operat
     assert d.pk not in _swept(deliveries_sweep)  # its task is on the way
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert d.pk in _swept(deliveries_sweep)
+
+
+def test_a_retry_while_the_broker_is_down_is_accepted_and_left_to_the_sweep(
+    mapping, sent, operator, monkeypatch, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.retry_delivery, "apply_async", broker_down)
+    d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
+
+    with caplog.at_level(logging.WARNING, logger="integrations.outbox"):
+        done = retries.delivery_retry(d, user=operator, use_current_version=False)
+
+    assert done.retry_accepted and done.status == Delivery.Status.PENDING
+    assert "could not publish integrations.retry_delivery" in caplog.text
+    Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert d.pk in _swept(outbox.deliveries_sweep)
 
 
 def _swept(sweep):
@@ -458,71 +475,6 @@ def test_a_stale_running_job_is_nudged_once(five_failed_two_succeeded, sent, ope
     assert sent.steps == [(job.pk, None)]
 
 
-# --- Tally's side ------------------------------------------------------------------------
-
-
-def event(event_id, status, submission_id, code=None):
-    return {
-        "id": event_id,
-        "webhookId": "wh1",
-        "eventType": "FORM_RESPONSE",
-        "deliveryStatus": status,
-        "statusCode": code,
-        "retry": 0,
-        "createdAt": "2025-03-04T10:15:00.000Z",
-        "payload": pf.envelope(submission_id=submission_id),
-    }
-
-
-def test_tallys_delivery_log_shows_each_event_and_whether_kickoff_has_it(mapping, sent):
-    pf.endpoint_for(mapping, webhook_id="wh1")
-    pf.ingest(mapping, pf.envelope(submission_id="have01"))
-    with respx.mock(base_url=TALLY) as tally:
-        tally.get("/webhooks/wh1/events").respond(
-            200,
-            json={
-                "events": [
-                    event("e1", "SUCCEEDED", "have01", 200),
-                    event("e2", "DROPPED", "lost01", 500),
-                ],
-                "page": 1,
-                "hasMore": False,
-                "totalNumberOfEvents": 2,
-            },
-        )
-        log = retries.tally_delivery_log(mapping)
-
-    assert not log.error
-    assert [(e.id, e.delivery_status, e.in_kickoff) for e in log.events] == [
-        ("e1", "SUCCEEDED", True),
-        ("e2", "DROPPED", False),
-    ]
-
-
-def test_tallys_delivery_log_explains_a_mapping_without_a_webhook(mapping):
-    log = retries.tally_delivery_log(mapping)
-    assert "no Tally webhook" in log.error and log.events == []
-
-
-def test_redeliver_asks_tally_and_is_audited(mapping, operator):
-    pf.endpoint_for(mapping, webhook_id="wh1")
-    with respx.mock(base_url=TALLY) as tally:
-        route = tally.post("/webhooks/wh1/events/e2").respond(200, json={})
-        retries.tally_redeliver(mapping, "e2", operator)
-
-    assert route.call_count == 1
-    assert AuditEvent.objects.get(action="tally.event_redelivered").data["event_id"] == "e2"
-
-
-def test_a_refused_redelivery_says_why(mapping, operator):
-    pf.endpoint_for(mapping, webhook_id="wh1")
-    with respx.mock(base_url=TALLY) as tally:
-        tally.post("/webhooks/wh1/events/e2").mock(side_effect=httpx.ConnectError("down"))
-        with pytest.raises(retries.RetryError, match="Tally"):
-            retries.tally_redeliver(mapping, "e2", operator)
-    assert not AuditEvent.objects.filter(action="tally.event_redelivered").exists()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_clicking_retry_at_the_same_moment_queue_it_once(monkeypatch):
     """Concurrent clicks from two browsers: the conditional UPDATE lets exactly one in."""
@@ -532,7 +484,7 @@ def test_two_staff_clicking_retry_at_the_same_moment_queue_it_once(monkeypatch):
 
     queued = []
     monkeypatch.setattr(
-        retries.retry_delivery_task, "apply_async", lambda args=(), **kw: queued.append(args)
+        tasks.retry_delivery, "apply_async", lambda args=(), **kw: queued.append(args)
     )
     mapping = pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
     d = failed_delivery(mapping)

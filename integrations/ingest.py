@@ -1,15 +1,9 @@
-"""The Tally webhook receiver: `POST /hooks/tally/<key>/`, and the ingest service it shares
-with reconcile.
+"""Ingest: store one Tally FORM_RESPONSE and its Delivery rows in one transaction.
 
-Tally waits 10 s at most and retries a failure five times over a day
-(shared/API-NOTES.md), so the receiver does only what makes the submission durable:
-verify, parse, and store the Submission and its Delivery rows in one transaction. It never
-calls Tallyfy and never waits on the broker: the new rows are the outbox that
-`integrations.outbox` publishes. Order of checks (each answers before the next runs):
-
-    body > 1 MiB → 413 · unknown key → 404 · missing/wrong signature → 401 (counted)
-    · not JSON / not an envelope → 400 with the reason · other eventType → 200, ignored
-    · duplicate (eventId, or formId + submissionId) → 200, nothing new · else 200.
+Shared by the webhook view (`integrations.views`) and reconcile (`integrations.reconcile`).
+It never calls Tallyfy and never waits on the broker: the new rows are the outbox that
+`integrations.outbox` publishes. The endpoint cache lets the view verify a webhook
+without a query and a decryption each time.
 """
 
 from __future__ import annotations
@@ -21,24 +15,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
-from django.http import HttpRequest, JsonResponse
+from django.db import connection, transaction
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from . import metrics
 from .models import Delivery, Endpoint, Mapping, Submission
 from .tally import webhook
 from .tally.answers import answers_from_webhook, display
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024  # 1 MiB; Tally's payloads are a few KB
 SEARCH_TEXT_MAX = 20_000
-# Request headers worth keeping beside the raw body (never Authorization or cookies).
-HEADERS_OF_NOTE = ("Content-Type", "User-Agent", "Tally-Signature", "X-Forwarded-For")
 
 
 @dataclass
@@ -296,97 +282,3 @@ class EndpointCache:
 
 
 endpoint_cache = EndpointCache()
-
-
-# ---------------------------------------------------------------------------------------
-# The view
-# ---------------------------------------------------------------------------------------
-
-
-def _reject(status: int, reason: str, code: str, *, endpoint_id: int | None = None):
-    metrics.count_rejection(code)
-    log.warning(
-        "rejected webhook (%s %s): %s",
-        status,
-        code,
-        reason,
-        extra={"endpoint_id": endpoint_id, "reason": code},
-    )
-    return JsonResponse({"error": code, "message": reason}, status=status)
-
-
-def _unknown_endpoint() -> JsonResponse:
-    return _reject(404, "No webhook endpoint has this address.", "unknown_endpoint")
-
-
-def _read_body(request: HttpRequest) -> bytes | None:
-    """The raw body, or None when it is over the cap (without reading more than the cap)."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        return None
-    body = request.read(MAX_BODY_BYTES + 1)
-    return None if len(body) > MAX_BODY_BYTES else body
-
-
-@csrf_exempt
-@require_POST
-def tally_webhook(request: HttpRequest, key: str) -> JsonResponse:
-    """Receive one Tally webhook delivery for the endpoint `key`."""
-    body = _read_body(request)
-    if body is None:
-        return _reject(413, f"The body is larger than {MAX_BODY_BYTES} bytes.", "too_large")
-    endpoint = endpoint_cache.get(key)
-    if endpoint is None:
-        return _unknown_endpoint()
-    given = request.headers.get(webhook.SIGNATURE_HEADER)
-    if not webhook.signature_matches(endpoint.signing_secret, body, given) and (
-        # The cached secret may be older than the endpoint's: ask the database once more.
-        (endpoint := endpoint_cache.get(key, fresh=True)) is None
-        or not webhook.signature_matches(endpoint.signing_secret, body, given)
-    ):
-        if endpoint is None:
-            return _unknown_endpoint()
-        Endpoint.objects.filter(pk=endpoint.pk).update(
-            signature_failures=F("signature_failures") + 1,
-            last_signature_failure_at=timezone.now(),
-        )
-        reason = (
-            f"The {webhook.SIGNATURE_HEADER} header is missing."
-            if not given
-            else f"The {webhook.SIGNATURE_HEADER} header does not match the body."
-        )
-        code = "signature_missing" if not given else "signature_mismatch"
-        return _reject(401, reason, code, endpoint_id=endpoint.pk)
-    try:
-        data = webhook.load_json(body)
-        event = webhook.parse_event(data)
-        if event.event_type != webhook.FORM_RESPONSE:
-            metrics.count_rejection("ignored_event_type")
-            log.info("ignored Tally event type %r", event.event_type[:40])
-            return JsonResponse({"status": "ignored", "eventType": event.event_type[:100]})
-        response = webhook.parse_form_response(data)
-    except webhook.BadEnvelope as exc:
-        return _reject(400, exc.reason, "bad_envelope", endpoint_id=endpoint.pk)
-    if response.form_id != endpoint.form_id:
-        return _reject(
-            400,
-            f"data.formId {response.form_id!r} is not the form of this endpoint.",
-            "wrong_form",
-            endpoint_id=endpoint.pk,
-        )
-    headers = {h: request.headers[h][:500] for h in HEADERS_OF_NOTE if h in request.headers}
-    try:
-        result = submission_ingest(
-            endpoint=endpoint, response=response, raw_body=body, headers=headers
-        )
-    except IntegrityError:
-        if endpoint_cache.get(key, fresh=True) is None:  # deleted since it was cached
-            return _unknown_endpoint()
-        raise
-    if not result.created:
-        metrics.count_rejection("duplicate")
-        return JsonResponse({"status": "duplicate"})
-    return JsonResponse({"status": "stored", "deliveries": len(result.delivery_ids)})
