@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from integrations import delivery_queries as queries
 from integrations import retries
 from integrations.models import AuditEvent, BulkRetry, Delivery, Mapping
+from integrations.selectors import deliveries as queries
 from integrations.tally.answers import answers_from_webhook, display
 
 from .access import can_operate, operator_required, staff_required

@@ -1,7 +1,7 @@
 """Tally forms: the list of every connected account's forms, and a form's tabs
 (questions, submissions, analytics), one submission, and the CSV export.
 
-All Tally data comes from `integrations.tally_data` (cached; stale copies with a notice when
+All Tally data comes from `integrations.selectors.tally` (cached; stale copies with a notice when
 Tally is slow or rate-limiting). Filters are GET forms validated with a Django Form, and
 HTMX asks for named partials of the same templates (`"page.html#partial"`).
 """
@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.timesince import timesince
 
-from integrations import tally_data
 from integrations.http import NotFound
 from integrations.models import Connection, Delivery, Provider
-from integrations.selectors import (
+from integrations.selectors import tally as tally_data
+from integrations.selectors.mappings import (
     form_delivery_outcomes,
     mappings_by_form,
     submission_deliveries,

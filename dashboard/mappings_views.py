@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from integrations import mapping as engine
-from integrations import tally_data
 from integrations.audit import audit_record
 from integrations.connections import NeedsReconnect, connection_call
 from integrations.http import ApiError
@@ -39,6 +38,7 @@ from integrations.mappings import (
     version_spec,
 )
 from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
+from integrations.selectors import tally as tally_data
 from integrations.tally.answers import answers_from_submission
 from integrations.tallyfy.client import run_url
 

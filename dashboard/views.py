@@ -1,9 +1,9 @@
 from django.shortcuts import render
 
-from integrations.delivery_queries import overview_stats
 from integrations.models import Connection, Mapping, Provider
 from integrations.retries import RETRYABLE
-from integrations.tally_data import format_duration
+from integrations.selectors.deliveries import overview_stats
+from integrations.selectors.tally import format_duration
 
 from .access import staff_required
 from .deliveries_views import IN_FLIGHT

@@ -133,7 +133,7 @@ def test_search_by_answer_text(staff_client, mapping):
 
 
 def test_older_deliveries_load_by_keyset(staff_client, mapping, monkeypatch):
-    from integrations import delivery_queries
+    from integrations.selectors import deliveries as delivery_queries
 
     monkeypatch.setattr(delivery_queries, "PAGE_SIZE", 2)
     made = [make(mapping, ago=timedelta(minutes=i)) for i in range(3)]

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from integrations.models import Connection
 from tests.factories import ConnectionFactory
-from tests.integrations.test_tally_data import (
+from tests.integrations.selectors.test_tally import (
     FORM,
     FORM_ID,
     QUESTIONS,
@@ -108,7 +108,7 @@ def test_an_empty_form_exports_just_the_header(staff_client, tally, connection):
 def test_an_export_cut_short_by_tally_says_so_in_the_file(
     staff_client, tally, connection, monkeypatch
 ):
-    from integrations import tally_data
+    from integrations.selectors import tally as tally_data
 
     monkeypatch.setattr(tally_data.time, "sleep", lambda s: None)
     route = tally.get(f"/forms/{FORM_ID}/submissions")

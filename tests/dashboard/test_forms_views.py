@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from integrations.models import Connection
 from tests.factories import ConnectionFactory
-from tests.integrations.test_tally_data import (
+from tests.integrations.selectors.test_tally import (
     ANALYTICS,
     FORM,
     FORM_ID,

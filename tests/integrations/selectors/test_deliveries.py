@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations import delivery_queries as q
 from integrations.models import Connection, Delivery
+from integrations.selectors import deliveries as q
 from tests import pipeline_factories as pf
 
 

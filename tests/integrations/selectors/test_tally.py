@@ -240,9 +240,9 @@ import pytest  # noqa: E402
 import respx  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 
-from integrations import tally_data  # noqa: E402
 from integrations.http import NotFound  # noqa: E402
 from integrations.models import Connection  # noqa: E402
+from integrations.selectors import tally as tally_data  # noqa: E402
 from tests.factories import ConnectionFactory  # noqa: E402
 
 

@@ -22,7 +22,7 @@ from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from .models import BulkRetry, Connection, Delivery, DeliveryAttempt, Mapping, Submission
+from ..models import BulkRetry, Connection, Delivery, DeliveryAttempt, Mapping, Submission
 
 PAGE_SIZE = 50
 #: Counts per status stop here ("10,000+"): an exact count of a million rows costs more
@@ -298,13 +298,13 @@ def status_counts(filters: DeliveryFilters, *, cap: int | None = None) -> list[S
 
 def retryable_count(filters: DeliveryFilters) -> int:
     """Exactly how many matching deliveries "Retry all" would send (failed/held/cancelled)."""
-    from .retries import RETRYABLE
+    from ..retries import RETRYABLE
 
     return deliveries_filtered(filters).filter(status__in=RETRYABLE).count()
 
 
 def recover_count(since: datetime) -> int:
-    from .retries import recover_since
+    from ..retries import recover_since
 
     return recover_since(since).count()
 

@@ -28,10 +28,10 @@ from typing import Any, Generic, TypeVar
 from django.core.cache import cache
 from django.utils.timesince import timesince
 
-from .connections import NeedsReconnect, connection_call
-from .http import ApiError, NotFound, RateLimited, Unavailable
-from .models import Connection, Provider
-from .tally.client import (
+from ..connections import NeedsReconnect, connection_call
+from ..http import ApiError, NotFound, RateLimited, Unavailable
+from ..models import Connection, Provider
+from ..tally.client import (
     ANALYTICS_PERIODS,
     MAX_PAGE_SIZE,
     SubmissionPage,
@@ -40,7 +40,7 @@ from .tally.client import (
     TallyQuestion,
     TallySubmissionDetail,
 )
-from .tally.questions import questions_with_options
+from ..tally.questions import questions_with_options
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import Delivery, Mapping
+from ..models import Delivery, Mapping
 
 
 def mappings_by_form(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], list[Mapping]]:
