@@ -33,7 +33,7 @@ from integrations.selectors.mappings import (
 )
 from integrations.tally.answers import answers_from_questions, answers_from_submission, display
 
-from .access import staff_required
+from ..access import staff_required
 
 FORMS_PER_PAGE = 25
 PREVIEW_COLUMNS = 3
@@ -219,7 +219,11 @@ def form_list(request):
         "refresh_url": "?" + _query(request.GET, refresh="1", page=None),
         "page_query": _query(request.GET, page=None),
     }
-    template = "dashboard/forms.html#results" if request.htmx else "dashboard/forms.html"
+    template = (
+        "dashboard/tally_forms/list.html#results"
+        if request.htmx
+        else "dashboard/tally_forms/list.html"
+    )
     return render(request, template, context)
 
 
@@ -233,7 +237,7 @@ def form_latest(request, connection_id: int, form_id: str):
         raise Http404("Tally has no such form for this account.") from None
     return render(
         request,
-        "dashboard/forms.html#latest",
+        "dashboard/tally_forms/list.html#latest",
         {"latest": fetched.data, "fetched": fetched, "connection": connection, "form_id": form_id},
     )
 
@@ -272,7 +276,7 @@ def form_questions(request, connection_id: int, form_id: str):
         inputs=inputs,
         **_messages(context["header_fetched"], fetched),
     )
-    return render(request, "dashboard/forms/questions.html", context)
+    return render(request, "dashboard/tally_forms/questions.html", context)
 
 
 def _submission_rows(submissions, questions: list[dict], columns: list) -> list[dict]:
@@ -365,7 +369,7 @@ def form_submissions(request, connection_id: int, form_id: str):
         "colspan": 3 + len(columns),
         **_messages(header.get("header_fetched"), questions, fetched),
     }
-    template = "dashboard/forms/submissions.html"
+    template = "dashboard/tally_forms/submissions.html"
     if request.htmx:
         template += "#rows"
     return render(request, template, context)
@@ -398,7 +402,7 @@ def submission_detail(request, connection_id: int, form_id: str, submission_id: 
         deliveries=submission_deliveries(form_id, submission_id),
         **_messages(context["header_fetched"], fetched, questions),
     )
-    return render(request, "dashboard/forms/submission.html", context)
+    return render(request, "dashboard/tally_forms/submission.html", context)
 
 
 @staff_required
@@ -435,7 +439,7 @@ def form_analytics(request, connection_id: int, form_id: str):
         ],
         kickoff_total=sum(outcomes.values()),
     )
-    return render(request, "dashboard/forms/analytics.html", context)
+    return render(request, "dashboard/tally_forms/analytics.html", context)
 
 
 # ---------------------------------------------------------------------------------------

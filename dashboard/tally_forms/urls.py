@@ -2,39 +2,39 @@
 
 from django.urls import path
 
-from . import forms_browse
+from . import views
 
 urlpatterns = [
-    path("", forms_browse.form_list, name="forms"),
-    path("<int:connection_id>/<str:form_id>/", forms_browse.form_detail, name="form"),
+    path("", views.form_list, name="forms"),
+    path("<int:connection_id>/<str:form_id>/", views.form_detail, name="form"),
     path(
         "<int:connection_id>/<str:form_id>/latest/",
-        forms_browse.form_latest,
+        views.form_latest,
         name="form_latest",
     ),
     path(
         "<int:connection_id>/<str:form_id>/questions/",
-        forms_browse.form_questions,
+        views.form_questions,
         name="form_questions",
     ),
     path(
         "<int:connection_id>/<str:form_id>/submissions/",
-        forms_browse.form_submissions,
+        views.form_submissions,
         name="form_submissions",
     ),
     path(
         "<int:connection_id>/<str:form_id>/submissions.csv",
-        forms_browse.form_submissions_csv,
+        views.form_submissions_csv,
         name="form_submissions_csv",
     ),
     path(
         "<int:connection_id>/<str:form_id>/submissions/<str:submission_id>/",
-        forms_browse.submission_detail,
+        views.submission_detail,
         name="submission",
     ),
     path(
         "<int:connection_id>/<str:form_id>/analytics/",
-        forms_browse.form_analytics,
+        views.form_analytics,
         name="form_analytics",
     ),
 ]

@@ -23,7 +23,7 @@ from integrations.models import AuditEvent, BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
 from integrations.tally.answers import answers_from_webhook, display
 
-from .access import can_operate, operator_required, staff_required
+from ..access import can_operate, operator_required, staff_required
 
 #: Rows in these states change by themselves soon: they poll until they settle.
 IN_FLIGHT = (Delivery.Status.PENDING, Delivery.Status.SENDING)

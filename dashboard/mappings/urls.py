@@ -1,6 +1,8 @@
+"""Mappings pages. Included at `mappings/` inside the `dashboard` namespace."""
+
 from django.urls import path
 
-from . import mappings_views as views
+from . import views
 
 urlpatterns = [
     path("", views.mapping_list, name="mappings"),

@@ -42,8 +42,8 @@ from integrations.selectors import tally as tally_data
 from integrations.tally.answers import answers_from_submission
 from integrations.tallyfy.client import run_url
 
-from .access import operator_required, staff_required
-from .mapping_forms import MappingSettingsForm, NewMappingForm, RuleForm
+from ..access import operator_required, staff_required
+from .forms import MappingSettingsForm, NewMappingForm, RuleForm
 
 
 @staff_required

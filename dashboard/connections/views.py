@@ -32,7 +32,7 @@ from integrations.connections import (
 from integrations.http import ApiError
 from integrations.models import AuditEvent, Connection, Provider
 
-from .access import operator_required, staff_required
+from ..access import operator_required, staff_required
 from .forms import OrganizationChoiceForm, TallyApiKeyForm, TallyfyTokenForm
 
 PENDING_KEY = "oauth_pending"
@@ -58,7 +58,9 @@ def _redirect_uri(request, provider: Provider) -> str:
 def connections(request):
     rows = list(Connection.objects.select_related("connected_by"))
     history = AuditEvent.objects.filter(object_type="Connection").select_related("actor")[:10]
-    return render(request, "dashboard/connections.html", {"connections": rows, "history": history})
+    return render(
+        request, "dashboard/connections/list.html", {"connections": rows, "history": history}
+    )
 
 
 @operator_required
@@ -208,7 +210,7 @@ def tallyfy_choose_org(request):
             return redirect("dashboard:connections")
         _say_connected(request, connection, created, None)
         return redirect("dashboard:connections")
-    return render(request, "dashboard/connection_choose_org.html", {"form": form})
+    return render(request, "dashboard/connections/choose_org.html", {"form": form})
 
 
 def _reconnect_target(request, provider: Provider) -> Connection | None:
@@ -232,7 +234,7 @@ def tally_api_key(request):
             return redirect("dashboard:connections")
     return render(
         request,
-        "dashboard/connection_key_form.html",
+        "dashboard/connections/key_form.html",
         {"form": form, "provider": Provider.TALLY, "reconnect": reconnect},
     )
 
@@ -257,7 +259,7 @@ def tallyfy_token(request):
             return redirect("dashboard:connections")
     return render(
         request,
-        "dashboard/connection_key_form.html",
+        "dashboard/connections/key_form.html",
         {"form": form, "provider": Provider.TALLYFY, "reconnect": reconnect},
     )
 
@@ -275,7 +277,7 @@ def connection_check(request, pk: int):
     connection.refresh_from_db()
     return render(
         request,
-        "dashboard/connections.html#test_result",
+        "dashboard/connections/list.html#test_result",
         {"connection": connection, "result": result, "ok": ok},
     )
 
@@ -293,6 +295,6 @@ def disconnect(request, pk: int):
         return redirect("dashboard:connections")
     return render(
         request,
-        "dashboard/connection_disconnect.html",
+        "dashboard/connections/disconnect.html",
         {"connection": connection, "dependents": dependents},
     )

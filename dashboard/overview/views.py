@@ -5,8 +5,8 @@ from integrations.retries import RETRYABLE
 from integrations.selectors.deliveries import overview_stats
 from integrations.selectors.tally import format_duration
 
-from .access import staff_required
-from .deliveries_views import IN_FLIGHT
+from ..access import staff_required
+from ..deliveries.views import IN_FLIGHT
 
 
 @staff_required
@@ -38,7 +38,7 @@ def overview(request):
     ]
     return render(
         request,
-        "dashboard/overview.html",
+        "dashboard/overview/index.html",
         {
             "connections": connections,
             "steps": steps,
