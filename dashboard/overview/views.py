@@ -3,10 +3,10 @@ from django.shortcuts import render
 from integrations.models import Connection, Mapping, Provider
 from integrations.retries import RETRYABLE
 from integrations.selectors.deliveries import overview_stats
-from integrations.selectors.tally import format_duration
 
 from ..access import staff_required
 from ..deliveries.views import IN_FLIGHT
+from ..durations import format_duration
 
 
 @staff_required

@@ -34,6 +34,7 @@ from integrations.selectors.mappings import (
 from integrations.tally.answers import answers_from_questions, answers_from_submission, display
 
 from ..access import staff_required
+from .analytics import PERIOD_LABELS, analytics_report
 
 FORMS_PER_PAGE = 25
 PREVIEW_COLUMNS = 3
@@ -85,9 +86,7 @@ class SubmissionFilter(forms.Form):
 
 
 class PeriodForm(forms.Form):
-    period = forms.ChoiceField(
-        required=False, choices=list(tally_data.PERIOD_LABELS.items()), label="Period"
-    )
+    period = forms.ChoiceField(required=False, choices=list(PERIOD_LABELS.items()), label="Period")
 
 
 def _filters(form: forms.Form) -> dict:
@@ -415,7 +414,7 @@ def form_analytics(request, connection_id: int, form_id: str):
     fetched = tally_data.tally_analytics(connection, form_id, period=period, refresh=refresh)
     if refresh:
         return _after_refresh(request, context["header_fetched"], *fetched.values())
-    report = tally_data.analytics_report(period, fetched)
+    report = analytics_report(period, fetched)
     outcomes = form_delivery_outcomes(connection.pk, form_id, period)
     header = _messages(context["header_fetched"])
     context.update(
@@ -424,11 +423,11 @@ def form_analytics(request, connection_id: int, form_id: str):
         period_form=period_form,
         periods=[
             (value, label, f"?{urlencode({'period': value})}")
-            for value, label in tally_data.PERIOD_LABELS.items()
+            for value, label in PERIOD_LABELS.items()
         ],
         report=report,
         chart_specs=[(f"{c.id}-data", c.spec()) for c in report.charts if c.drawable],
-        period_label=tally_data.PERIOD_LABELS[period],
+        period_label=PERIOD_LABELS[period],
         drop_off_height=min(900, 80 + 34 * len(report.drop_off_rows)),
         notices=header["notices"] + [n for n in report.notices if n not in header["notices"]],
         errors=header["errors"] + [e for e in report.errors if e not in header["errors"]],
