@@ -26,11 +26,8 @@ from django.utils.timesince import timesince
 from integrations.http import NotFound
 from integrations.models import Connection, Delivery, Provider
 from integrations.selectors import tally as tally_data
-from integrations.selectors.mappings import (
-    form_delivery_outcomes,
-    mappings_by_form,
-    submission_deliveries,
-)
+from integrations.selectors.deliveries import form_delivery_outcomes, submission_deliveries
+from integrations.selectors.mappings import mappings_by_form
 from integrations.tally.answers import answers_from_questions, answers_from_submission, display
 
 from ..access import staff_required

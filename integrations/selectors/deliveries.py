@@ -1,5 +1,6 @@
-"""Read-only queries behind the Deliveries page and the Overview: filter, search, keyset
-pages, counts, health. Each function runs a fixed number of queries whatever the data.
+"""Read-only queries behind the Deliveries page, the Overview and the metrics: filter,
+search, keyset pages, counts, queue lag, a form's outcomes. Each function runs a fixed
+number of queries whatever the data.
 
 The list is ordered newest first on (created_at, id), which the indexes
 `delivery_recent`, `delivery_status_recent` and `delivery_mapping_recent` serve; a page is
@@ -368,6 +369,43 @@ def export_rows(filters: DeliveryFilters):
     return qs.iterator(chunk_size=2000)
 
 
+# --- one Tally submission, one Tally form -------------------------------------------
+
+
+def submission_deliveries(form_id: str, submission_id: str) -> list[Delivery]:
+    """What Kickoff did with one Tally submission: its deliveries, one per mapping."""
+    return list(
+        Delivery.objects.filter(
+            submission__form_id=form_id, submission__submission_id=submission_id
+        )
+        .select_related("mapping", "mapping_version", "submission")
+        .order_by("created_at")
+    )
+
+
+def period_start(period: str, now: datetime | None = None) -> tuple[datetime | None, datetime]:
+    """The window a Tally analytics period covers, as (start, end); start None = all time."""
+    now = now or timezone.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "today":
+        return midnight, now
+    if period == "yesterday":
+        return midnight - timedelta(days=1), midnight
+    days = {"24h": 1, "7d": 7, "30d": 30, "3m": 91, "6m": 182, "12m": 365}.get(period)
+    return (now - timedelta(days=days) if days else None), now
+
+
+def form_delivery_outcomes(connection_id: int, form_id: str, period: str) -> Counter:
+    """Kickoff's own numbers for a form over a Tally analytics period: deliveries by status."""
+    start, end = period_start(period)
+    qs = Delivery.objects.filter(
+        mapping__tally_connection_id=connection_id, mapping__form_id=form_id, created_at__lt=end
+    )
+    if start is not None:
+        qs = qs.filter(created_at__gte=start)
+    return Counter(dict(qs.values_list("status").annotate(n=Count("id")).order_by()))
+
+
 # --- the Overview ------------------------------------------------------------------------
 
 
@@ -418,6 +456,27 @@ class OverviewStats:
         }
 
 
+def delivery_queue_lag(*, now: datetime | None = None) -> timedelta | None:
+    """How long the oldest delivery waiting to be tried has waited (pending, or retrying
+    and due); None when none waits (two queries)."""
+    now = now or timezone.now()
+    # `updated_at` of a pending delivery: when it was (re)queued.
+    oldest_pending = (
+        Delivery.objects.filter(status=Delivery.Status.PENDING)
+        .order_by("updated_at")
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    oldest_due = (
+        Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    waits = [now - t for t in (oldest_pending, oldest_due) if t is not None]
+    return max(waits) if waits else None
+
+
 def overview_stats(*, now: datetime | None = None) -> OverviewStats:
     """Health at a glance (six queries)."""
     now = now or timezone.now()
@@ -446,19 +505,6 @@ def overview_stats(*, now: datetime | None = None) -> OverviewStats:
         totals.update(b.counts)
     finished = totals[Delivery.Status.SUCCEEDED] + totals[Delivery.Status.FAILED]
     rate = totals[Delivery.Status.FAILED] / finished if finished else None
-    oldest_pending = (
-        Delivery.objects.filter(status=Delivery.Status.PENDING)
-        .order_by("updated_at")
-        .values_list("updated_at", flat=True)
-        .first()
-    )
-    oldest_due = (
-        Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
-    waits = [now - t for t in (oldest_pending, oldest_due) if t is not None]
     failures = list(
         with_row_data(Delivery.objects.filter(status=Delivery.Status.FAILED)).order_by(
             "-created_at", "-id"
@@ -470,6 +516,6 @@ def overview_stats(*, now: datetime | None = None) -> OverviewStats:
         hours=hours,
         totals_24h=totals,
         failure_rate=rate,
-        queue_lag=max(waits) if waits else None,
+        queue_lag=delivery_queue_lag(now=now),
         latest_failures=failures,
     )

@@ -200,3 +200,19 @@ def test_counts_under_a_search_match_the_rows_found(mappings):
     filters = q.search_resolved(q.DeliveryFilters(q="export"))
     counts = {c.status: c.count for c in q.status_counts(filters)}
     assert counts["failed"] == 6 and counts["succeeded"] == 3 and counts["held"] == 0
+
+
+def test_queue_lag_is_the_longest_wait_of_a_pending_or_due_delivery(mappings):
+    support, _ = mappings
+    now = timezone.now()
+    assert q.delivery_queue_lag(now=now) is None
+
+    later = make(support, status="retrying")
+    Delivery.objects.filter(pk=later.pk).update(next_attempt_at=now + timedelta(minutes=30))
+    assert q.delivery_queue_lag(now=now) is None  # a retry not yet due is not waiting
+
+    due = make(support, status="retrying")
+    Delivery.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=3))
+    waiting = make(support, status="pending")
+    Delivery.objects.filter(pk=waiting.pk).update(updated_at=now - timedelta(minutes=2))
+    assert q.delivery_queue_lag(now=now) == timedelta(minutes=3)
