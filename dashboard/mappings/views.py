@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import timedelta
 
 from django.contrib import messages
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from integrations import mapping as engine
-from integrations.audit import audit_record
+from integrations import previews
 from integrations.connections import NeedsReconnect, connection_call
 from integrations.http import ApiError
 from integrations.mappings import (
@@ -33,14 +32,10 @@ from integrations.mappings import (
     mapping_disable,
     mapping_enable,
     mapping_save_version,
-    version_fields,
     version_rules,
-    version_spec,
 )
 from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
-from integrations.selectors import tally as tally_data
-from integrations.tally.answers import answers_from_submission
-from integrations.tallyfy.client import run_url
+from integrations.selectors.tally import tally_forms
 
 from ..access import operator_required, staff_required
 from .forms import MappingSettingsForm, NewMappingForm, RuleForm
@@ -87,7 +82,7 @@ def mapping_new(request):
         )
     tallyfy = _pick(tallyfy_connections, request.GET.get("tallyfy") or request.POST.get("tallyfy"))
     query = request.GET.get("q", "").strip()
-    forms_overview = tally_data.tally_forms()
+    forms_overview = tally_forms()
     form_choices = [
         (f"{r.connection.pk}:{r.form.id}", f"{r.form.name} · {r.connection.label}")
         for r in forms_overview.rows
@@ -352,33 +347,6 @@ def mapping_disable_view(request, pk: int):
 # --- preview and test launch ----------------------------------------------------------------------
 
 
-def _preview(mapping: Mapping, submission_id: str | None, marker: str):
-    version = mapping.current_version
-    form_side = fetch_form(mapping.tally_connection, mapping.form_id)
-    page = connection_call(
-        mapping.tally_connection,
-        lambda c: c.list_submissions(mapping.form_id, limit=10, filter="completed"),
-    )
-    submissions = page.items
-    chosen = next((s for s in submissions if s.id == submission_id), None)
-    if chosen is None and submission_id:
-        detail = connection_call(
-            mapping.tally_connection, lambda c: c.get_submission(mapping.form_id, submission_id)
-        )
-        chosen = detail.submission
-    chosen = chosen or (submissions[0] if submissions else None)
-    plan = None
-    if chosen is not None and version is not None:
-        answers = answers_from_submission(chosen.raw, form_side.questions)
-        plan = engine.build_launch(
-            version_spec(version, marker=marker),
-            answers,
-            version_fields(version),
-            context={"submission_id": chosen.id, "respondent_id": chosen.respondent_id or ""},
-        )
-    return submissions, chosen, plan
-
-
 @staff_required
 def mapping_preview(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -386,22 +354,23 @@ def mapping_preview(request, pk: int):
         messages.info(request, "Save the mapping once before previewing it.")
         return redirect("dashboard:mapping_edit", pk=mapping.pk)
     try:
-        submissions, chosen, plan = _preview(
-            mapping, request.GET.get("submission"), marker="kickoff-preview"
+        preview = previews.mapping_preview(
+            mapping=mapping, submission_id=request.GET.get("submission")
         )
     except (ApiError, NeedsReconnect) as exc:
         messages.error(request, f"Could not read submissions from Tally: {exc}")
         return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    plan = preview.plan
     return render(
         request,
         "dashboard/mappings/preview.html",
         {
             "mapping": mapping,
-            "submissions": submissions,
-            "chosen": chosen,
+            "submissions": preview.submissions,
+            "chosen": preview.chosen,
             "plan": plan,
             "body_json": json.dumps(plan.body, indent=2, ensure_ascii=False) if plan else "",
-            "blocking": [p for p in plan.problems if p.blocking] if plan else [],
+            "blocking": preview.blocking,
             "test_run": request.session.pop(f"test-run-{mapping.pk}", None),
         },
     )
@@ -413,30 +382,16 @@ def mapping_test_launch(request, pk: int):
     """Launch a real process from one submission, after the operator confirmed."""
     mapping = get_object_or_404(Mapping, pk=pk)
     submission_id = request.POST.get("submission", "")
-    marker = f"kickoff-test-{uuid.uuid4().hex[:12]}"
     try:
-        _, chosen, plan = _preview(mapping, submission_id, marker=marker)
-        if plan is None:
-            raise MappingError("There is no submission to launch from.")
-        if any(p.blocking for p in plan.problems):
-            raise MappingError(
-                "Not launched: " + "; ".join(p.message for p in plan.problems if p.blocking)
-            )
-        run = connection_call(mapping.tallyfy_connection, lambda c: c.launch_run(plan.body))
+        launched = previews.mapping_test_launch(
+            mapping=mapping, submission_id=submission_id, actor=request.user
+        )
     except MappingError as exc:
         messages.error(request, str(exc))
     except (ApiError, NeedsReconnect) as exc:
         messages.error(request, f"Tallyfy refused the test launch: {exc}")
     else:
-        link = run_url(mapping.tallyfy_connection.external_id, run.id)
-        audit_record(
-            actor=request.user,
-            action="mapping.test_launch",
-            obj=mapping,
-            summary=f"Test launch of {mapping} from submission {chosen.id}: run {run.id}",
-            run_url=link,
-        )
-        messages.success(request, f"Launched test process “{run.name}”.")
-        request.session[f"test-run-{mapping.pk}"] = {"name": run.name, "url": link}
+        messages.success(request, f"Launched test process “{launched.run.name}”.")
+        request.session[f"test-run-{mapping.pk}"] = {"name": launched.run.name, "url": launched.url}
     query = f"?submission={submission_id}" if submission_id else ""
     return redirect(f"/mappings/{mapping.pk}/preview/{query}")

@@ -25,7 +25,7 @@ from django.utils.timesince import timesince
 
 from integrations.http import NotFound
 from integrations.models import Connection, Delivery, Provider
-from integrations.selectors import tally as tally_data
+from integrations.selectors import tally
 from integrations.selectors.deliveries import form_delivery_outcomes, submission_deliveries
 from integrations.selectors.mappings import mappings_by_form
 from integrations.tally.answers import answers_from_questions, answers_from_submission, display
@@ -127,14 +127,14 @@ def _after_refresh(request, *fetched):
 def _form_header(request, connection: Connection, form_id: str, *, refresh: bool) -> dict:
     """What every tab shows above itself: the form, its account, any notice."""
     try:
-        fetched = tally_data.tally_form(connection, form_id, refresh=refresh)
+        fetched = tally.tally_form(connection, form_id, refresh=refresh)
     except NotFound:
         raise Http404("Tally has no such form for this account.") from None
     return {
         "connection": connection,
         "form_id": form_id,
         "fetched_ago": _ago(fetched.fetched_at),
-        "fresh_seconds": tally_data.FRESH_SECONDS,
+        "fresh_seconds": tally.FRESH_SECONDS,
         "form": fetched.data,
         "form_name": fetched.data.name if fetched.data else form_id,
         "header_fetched": fetched,
@@ -162,7 +162,7 @@ def _query(params, **changes) -> str:
     return urlencode(query)
 
 
-def _messages(*fetched: tally_data.Fetched) -> dict:
+def _messages(*fetched: tally.Fetched) -> dict:
     """Notices (stale copy) and errors (nothing to show), each said once."""
     notices, errors, reconnect = [], [], None
     for f in fetched:
@@ -184,7 +184,7 @@ def _messages(*fetched: tally_data.Fetched) -> dict:
 @staff_required
 def form_list(request):
     refresh = _wants_refresh(request)
-    overview = tally_data.tally_forms(refresh=refresh)
+    overview = tally.tally_forms(refresh=refresh)
     if refresh:
         return _after_refresh(request, *(f for _, f in overview.problems))
     workspaces = {r.form.workspace_id for r in overview.rows if r.form.workspace_id}
@@ -228,7 +228,7 @@ def form_latest(request, connection_id: int, form_id: str):
     """The "last submission" cell of the forms list, loaded after the page (HTMX)."""
     connection = _connection(connection_id)
     try:
-        fetched = tally_data.tally_latest_submission(connection, form_id)
+        fetched = tally.tally_latest_submission(connection, form_id)
     except NotFound:
         raise Http404("Tally has no such form for this account.") from None
     return render(
@@ -254,7 +254,7 @@ def form_questions(request, connection_id: int, form_id: str):
     connection = _connection(connection_id)
     refresh = _wants_refresh(request)
     context = _form_header(request, connection, form_id, refresh=refresh)
-    fetched = tally_data.tally_questions(connection, form_id, refresh=refresh)
+    fetched = tally.tally_questions(connection, form_id, refresh=refresh)
     if refresh:
         return _after_refresh(request, context["header_fetched"], fetched)
     required = {str(q.get("id")): q.get("required") for q in fetched.data}
@@ -306,8 +306,8 @@ def form_submissions(request, connection_id: int, form_id: str):
     # Tally's timestamps carry milliseconds; the pin covers the whole millisecond.
     end_param = (until + timedelta(microseconds=999)).isoformat() if until else end
     header = _form_header(request, connection, form_id, refresh=refresh) if not request.htmx else {}
-    questions = tally_data.tally_questions(connection, form_id, refresh=refresh)
-    fetched = tally_data.tally_submissions(
+    questions = tally.tally_questions(connection, form_id, refresh=refresh)
+    fetched = tally.tally_submissions(
         connection,
         form_id,
         status=filters.get("status") or "all",
@@ -361,7 +361,7 @@ def form_submissions(request, connection_id: int, form_id: str):
         "more_url": f"{request.path}?{more_query}",
         "csv_url": reverse("dashboard:form_submissions_csv", args=[connection.pk, form_id])
         + ("?" + urlencode(base_query) if base_query else ""),
-        "shown": (page_no - 1) * tally_data.SUBMISSIONS_PAGE_SIZE + len(rows),
+        "shown": (page_no - 1) * tally.SUBMISSIONS_PAGE_SIZE + len(rows),
         "colspan": 3 + len(columns),
         **_messages(header.get("header_fetched"), questions, fetched),
     }
@@ -377,10 +377,10 @@ def submission_detail(request, connection_id: int, form_id: str, submission_id: 
     refresh = _wants_refresh(request)
     context = _form_header(request, connection, form_id, refresh=refresh)
     try:
-        fetched = tally_data.tally_submission(connection, form_id, submission_id, refresh=refresh)
+        fetched = tally.tally_submission(connection, form_id, submission_id, refresh=refresh)
     except NotFound:
         raise Http404("Tally has no such submission for this form.") from None
-    questions = tally_data.tally_questions(connection, form_id, refresh=refresh)
+    questions = tally.tally_questions(connection, form_id, refresh=refresh)
     if refresh:
         return _after_refresh(request, context["header_fetched"], fetched, questions)
     detail = fetched.data
@@ -408,7 +408,7 @@ def form_analytics(request, connection_id: int, form_id: str):
     period_form = PeriodForm(request.GET or None)
     period = (_filters(period_form).get("period") if request.GET else None) or "30d"
     context = _form_header(request, connection, form_id, refresh=refresh)
-    fetched = tally_data.tally_analytics(connection, form_id, period=period, refresh=refresh)
+    fetched = tally.tally_analytics(connection, form_id, period=period, refresh=refresh)
     if refresh:
         return _after_refresh(request, context["header_fetched"], *fetched.values())
     report = analytics_report(period, fetched)
@@ -474,7 +474,7 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
         if not state["questions"]:
             state["questions"] = [q.raw for q in page_questions]
 
-    submissions = tally_data.iter_all_submissions(
+    submissions = tally.iter_all_submissions(
         connection, form_id, status=status, start=start, end=end, on_questions=take_questions
     )
     header_done = False
@@ -501,7 +501,7 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
                     *cells,
                 ]
             )
-    except tally_data.ExportStopped as exc:
+    except tally.ExportStopped as exc:
         if not header_done:
             columns = _csv_columns(state["questions"])
             yield writer.writerow(
@@ -523,7 +523,7 @@ def form_submissions_csv(request, connection_id: int, form_id: str):
     filter_form = SubmissionFilter(request.GET or None)
     filters = _filters(filter_form) if request.GET else {"status": "all"}
     try:
-        questions = tally_data.tally_questions(connection, form_id)
+        questions = tally.tally_questions(connection, form_id)
     except NotFound:
         raise Http404("Tally has no such form for this account.") from None
     end = filters.get("end")

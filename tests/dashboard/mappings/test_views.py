@@ -309,3 +309,33 @@ def test_preview_shows_the_exact_body_for_a_real_submission(
     assert "Ticket from ann@example.com" in page
     assert f"&quot;{field_id(seed, 'requester_email')}&quot;: &quot;ann@example.com&quot;" in page
     assert "Tallyfy should accept this launch" in page
+
+
+def test_a_test_launch_is_refused_while_the_preview_has_a_blocking_problem(
+    staff_client, support_mapping, vendors, live_kickoff
+):
+    from integrations.sandbox.tallyfy.models import Run
+
+    _, _, seed = vendors
+    edit = reverse("dashboard:mapping_edit", args=[support_mapping.pk])
+    launch = reverse("dashboard:mapping_test_launch", args=[support_mapping.pk])
+    created = httpx.post(
+        f"{live_kickoff}/sandbox/tally/control/forms/{SUPPORT_FORM}/submissions",
+        json={"answers": {"Your email": "ann@example.com", "Category": "Bug"}, "deliver": False},
+    ).json()
+    runs_before = Run.objects.count()
+    staff_client.post(edit, builder_post(seed, subject="field:question_Nb8yAh"))  # no email
+
+    refused = staff_client.post(launch, {"submission": created["submissionId"]}, follow=True)
+
+    page = refused.content.decode()
+    assert "Not launched: " in page and "Requester email is required" in page
+    assert Run.objects.count() == runs_before
+    assert not AuditEvent.objects.filter(action="mapping.test_launch").exists()
+
+    staff_client.post(edit, builder_post(seed, requester_email="field:question_Ky5vXe"))
+    launched = staff_client.post(launch, {"submission": created["submissionId"]}, follow=True)
+
+    assert "Launched test process" in launched.content.decode()
+    assert Run.objects.count() == runs_before + 1
+    assert AuditEvent.objects.filter(action="mapping.test_launch").count() == 1
