@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from integrations import retries
 from integrations.models import AuditEvent, BulkRetry, Delivery, Mapping
@@ -162,8 +163,8 @@ def _require_operator(request) -> None:
 
 
 def _toast(response: HttpResponse, message: str, level: str = "success") -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({"toast": {"message": message, "level": level}})
-    return response
+    """The response, plus a toast the page shows (static/js listens for `toast`)."""
+    return trigger_client_event(response, "toast", {"message": message, "level": level})
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -517,8 +518,11 @@ def mapping_tally_redeliver(request, pk: int, event_id: str):
             "success",
         )
     if request.htmx:
-        badge = "info" if level == "success" else "bad"
-        text = "Redelivery requested" if level == "success" else "Redeliver failed"
-        return _toast(HttpResponse(f'<span class="badge {badge}">{text}</span>'), message, level)
+        response = render(
+            request,
+            "dashboard/deliveries/tally_log.html#redeliver_result",
+            {"requested": level == "success"},
+        )
+        return _toast(response, message, level)
     getattr(messages, level)(request, message)
     return redirect("dashboard:mapping_tally_log", pk=pk)

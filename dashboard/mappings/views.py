@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from integrations import mapping as engine
 from integrations import previews
@@ -251,16 +252,16 @@ def mapping_edit_row(request, pk: int, field_id: str):
         if not re.fullmatch(r"[\w-]{1,64}", field_id):
             raise Http404("No such kick-off field in the template") from None
         response = render(request, "dashboard/mappings/builder.html#rule_unchecked")
-        response["HX-Retarget"] = f"#row-{field_id} > td:last-child"
-        response["HX-Reswap"] = "outerHTML"
-        response["HX-Trigger"] = json.dumps(
+        retarget(response, f"#row-{field_id} > td:last-child")
+        reswap(response, "outerHTML")
+        trigger_client_event(
+            response,
+            "toast",
             {
-                "toast": {
-                    "message": f"Could not check this row: {exc}. Your choice is kept; "
-                    "saving checks every row again.",
-                    "level": "error",
-                }
-            }
+                "message": f"Could not check this row: {exc}. Your choice is kept; "
+                "saving checks every row again.",
+                "level": "error",
+            },
         )
         return response
     field = next((f for f in template.fields if f.id == field_id), None)
