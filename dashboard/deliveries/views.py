@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -25,6 +26,8 @@ from integrations.selectors import deliveries as queries
 from integrations.tally.answers import answers_from_webhook, display
 
 from ..access import can_operate, operator_required, staff_required
+from .filters import FILTER_KEYS, DeliveryFilterSet
+from .forms import RecoverForm
 
 #: Rows in these states change by themselves soon: they poll until they settle.
 IN_FLIGHT = (Delivery.Status.PENDING, Delivery.Status.SENDING)
@@ -33,97 +36,13 @@ IN_FLIGHT = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 # --- filters -----------------------------------------------------------------------------
 
 
-class DeliveryFilterForm(forms.Form):
-    """The Deliveries page's filters, read from the query string."""
-
-    q = forms.CharField(
-        required=False,
-        max_length=200,
-        label="Search",
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Submission id, respondent id or answer text"}
-        ),
-    )
-    status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), *Delivery.Status.choices]
-    )
-    mapping = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    form = forms.ChoiceField(required=False, label="Tally form")
-    preset = forms.ChoiceField(
-        required=False,
-        label="When",
-        choices=[
-            ("", "Any time"),
-            ("1h", "Last hour"),
-            ("24h", "Last 24 hours"),
-            ("7d", "Last 7 days"),
-            ("30d", "Last 30 days"),
-        ],
-    )
-    date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    http = forms.ChoiceField(
-        required=False,
-        label="HTTP status",
-        choices=[
-            ("", "Any HTTP status"),
-            ("2xx", "2xx"),
-            ("4xx", "4xx"),
-            ("5xx", "5xx"),
-            ("none", "No response"),
-        ],
-    )
-
-    def __init__(self, *args, mappings: list[Mapping], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mapping"].choices = [("", "Any mapping"), *((m.pk, m.name) for m in mappings)]
-        forms_seen: dict[str, str] = {}
-        for m in mappings:
-            forms_seen.setdefault(m.form_id, m.form_name or m.form_id)
-        self.fields["form"].choices = [
-            ("", "Any form"),
-            *sorted(forms_seen.items(), key=lambda kv: kv[1].lower()),
-        ]
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
-        return data
-
-    def to_filters(self) -> queries.DeliveryFilters:
-        """The valid filters (an invalid one is ignored, and shown as an error)."""
-        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
-        return queries.DeliveryFilters(
-            status=data.get("status") or "",
-            mapping_id=data.get("mapping"),
-            form_id=data.get("form") or "",
-            preset=data.get("preset") or "",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to") if "date_to" not in self.errors else None,
-            http=data.get("http") or "",
-            q=(data.get("q") or "").strip(),
-        )
-
-
-FILTER_KEYS = ("q", "status", "mapping", "form", "preset", "date_from", "date_to", "http")
-
-
 def _mappings() -> list[Mapping]:
     return list(Mapping.objects.only("id", "name", "form_id", "form_name").order_by("name", "id"))
 
 
-def _filter_form(
-    data, mappings: list[Mapping]
-) -> tuple[DeliveryFilterForm, queries.DeliveryFilters]:
-    form = DeliveryFilterForm(data, mappings=mappings)
-    form.is_valid()
-    return form, form.to_filters()
+def _filter_form(data, mappings: list[Mapping]) -> tuple[forms.Form, queries.DeliveryFilters]:
+    filterset = DeliveryFilterSet(data, mappings=mappings)
+    return filterset.form, filterset.delivery_filters
 
 
 def _filter_params(data) -> dict[str, str]:
@@ -211,8 +130,6 @@ def deliveries(request):
 
 
 def _querystring(params: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
     return urlencode(params)
 
 
@@ -400,12 +317,13 @@ def deliveries_bulk_retry(request):
     """ "Retry all N matching": the count for the current filter, a confirmation, then the job."""
     mappings = _mappings()
     data = request.POST if request.method == "POST" else request.GET
-    _form, filters = _filter_form(data, mappings)
+    filterset = DeliveryFilterSet(data, mappings=mappings)
+    filters = filterset.delivery_filters
     description = _describe(filters, mappings)
     if request.method == "POST":
         _require_operator(request)
         job = retries.bulk_retry_start(
-            queries.deliveries_filtered(filters),
+            filterset.qs,
             user=request.user,
             description=description,
             filters=_filter_params(data),
@@ -425,20 +343,6 @@ def deliveries_bulk_retry(request):
             "rate_per_minute": round(retries.bulk_rate_per_second() * 60),
         },
     )
-
-
-class RecoverForm(forms.Form):
-    since = forms.DateTimeField(
-        label="Failed since",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-
-    def clean_since(self):
-        since = self.cleaned_data["since"]
-        if since > timezone.now():
-            raise forms.ValidationError("That is in the future.")
-        return since
 
 
 @staff_required
