@@ -8,12 +8,10 @@ HTMX asks for named partials of the same templates (`"page.html#partial"`).
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
@@ -32,68 +30,11 @@ from integrations.tally.answers import answers_from_questions, answers_from_subm
 
 from ..access import staff_required
 from .analytics import PERIOD_LABELS, analytics_report
+from .export import csv_rows
+from .filters import STATUS_CHOICES, FormListFilter, PeriodForm, SubmissionFilter, valid_filters
 
 FORMS_PER_PAGE = 25
 PREVIEW_COLUMNS = 3
-
-# ---------------------------------------------------------------------------------------
-# Filter forms
-# ---------------------------------------------------------------------------------------
-
-
-class FormListFilter(forms.Form):
-    q = forms.CharField(required=False, label="Search", max_length=200)
-    account = forms.TypedChoiceField(required=False, label="Account", coerce=int, empty_value=None)
-    workspace = forms.ChoiceField(required=False, label="Workspace")
-
-    def __init__(self, *args, connections=(), workspaces=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["account"].choices = [("", "All accounts")] + [
-            (c.pk, c.label) for c in connections
-        ]
-        self.fields["workspace"].choices = [("", "All workspaces")] + [
-            (w, w) for w in sorted(workspaces)
-        ]
-
-
-STATUS_CHOICES = [("all", "All"), ("completed", "Completed"), ("partial", "Partial")]
-
-
-class SubmissionFilter(forms.Form):
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Show")
-    start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    # Load more pins the list to the newest row first shown, so that submissions arriving
-    # meanwhile do not shift Tally's pages (and repeat rows).
-    until = forms.DateTimeField(required=False, widget=forms.HiddenInput)
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            self.add_error("end", "The end date is before the start date.")
-        data["status"] = data.get("status") or "all"
-        data["page"] = data.get("page") or 1
-        return data
-
-
-class PeriodForm(forms.Form):
-    period = forms.ChoiceField(required=False, choices=list(PERIOD_LABELS.items()), label="Period")
-
-
-def _filters(form: forms.Form) -> dict:
-    """The valid filters, or the defaults when the query string is invalid."""
-    if form.is_valid():
-        return form.cleaned_data
-    return {name: form.fields[name].initial for name in form.fields} | {
-        k: v for k, v in form.cleaned_data.items() if k not in form.errors
-    }
-
 
 # ---------------------------------------------------------------------------------------
 # Helpers
@@ -191,7 +132,7 @@ def form_list(request):
     filter_form = FormListFilter(
         request.GET or None, connections=overview.connections, workspaces=workspaces
     )
-    filters = _filters(filter_form) if request.GET else {}
+    filters = valid_filters(filter_form) if request.GET else {}
     rows = overview.rows
     if filters.get("q"):
         needle = filters["q"].casefold()
@@ -299,7 +240,7 @@ def form_submissions(request, connection_id: int, form_id: str):
     connection = _connection(connection_id)
     refresh = _wants_refresh(request)
     filter_form = SubmissionFilter(request.GET or None)
-    filters = _filters(filter_form) if request.GET else {"status": "all", "page": 1}
+    filters = valid_filters(filter_form) if request.GET else {"status": "all", "page": 1}
     page_no = filters.get("page") or 1
     until = filters.get("until")
     end = filters.get("end")
@@ -406,7 +347,7 @@ def form_analytics(request, connection_id: int, form_id: str):
     connection = _connection(connection_id)
     refresh = _wants_refresh(request)
     period_form = PeriodForm(request.GET or None)
-    period = (_filters(period_form).get("period") if request.GET else None) or "30d"
+    period = (valid_filters(period_form).get("period") if request.GET else None) or "30d"
     context = _form_header(request, connection, form_id, refresh=refresh)
     fetched = tally.tally_analytics(connection, form_id, period=period, refresh=refresh)
     if refresh:
@@ -443,85 +384,11 @@ def form_analytics(request, connection_id: int, form_id: str):
 # ---------------------------------------------------------------------------------------
 
 
-class _Echo:
-    """A file-like object whose write() returns the line: csv.writer into a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_columns(questions: list[dict]) -> list[tuple[str, str]]:
-    """(key, header) per input; repeated or empty labels get their key to stay apart."""
-    inputs = answers_from_questions(questions)
-    seen: dict[str, int] = {}
-    for a in inputs:
-        seen[a.label] = seen.get(a.label, 0) + 1
-    return [
-        (a.key, a.label if a.label and seen[a.label] == 1 else f"{a.label or a.type} ({a.key})")
-        for a in inputs
-    ]
-
-
-def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, questions):
-    """Header, then one row per submission across every page of Tally's list, lazily.
-
-    `questions` are the cached questions with options; when there are none (Tally could
-    not be asked) the first page's own questions are used."""
-    writer = csv.writer(_Echo())
-    state = {"questions": questions}
-
-    def take_questions(page_questions):
-        if not state["questions"]:
-            state["questions"] = [q.raw for q in page_questions]
-
-    submissions = tally.iter_all_submissions(
-        connection, form_id, status=status, start=start, end=end, on_questions=take_questions
-    )
-    header_done = False
-    columns: list[tuple[str, str]] = []
-    try:
-        for sub in submissions:
-            if not header_done:
-                columns = _csv_columns(state["questions"])
-                yield writer.writerow(
-                    ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
-                )
-                header_done = True
-            answers = {a.key: a for a in answers_from_submission(sub, state["questions"])}
-            cells = []
-            for key, _ in columns:
-                answer = answers.get(key)
-                shown = display(answer) if answer is not None else None
-                cells.append("" if shown is None or shown.text is None else shown.text)
-            yield writer.writerow(
-                [
-                    sub.id,
-                    sub.submitted_at.isoformat() if sub.submitted_at else "",
-                    "yes" if sub.is_completed else "no",
-                    *cells,
-                ]
-            )
-    except tally.ExportStopped as exc:
-        if not header_done:
-            columns = _csv_columns(state["questions"])
-            yield writer.writerow(
-                ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
-            )
-            header_done = True
-        yield writer.writerow([f"# Export incomplete: {exc}"])
-        return
-    if not header_done:
-        columns = _csv_columns(state["questions"])
-        yield writer.writerow(
-            ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
-        )
-
-
 @staff_required
 def form_submissions_csv(request, connection_id: int, form_id: str):
     connection = _connection(connection_id)
     filter_form = SubmissionFilter(request.GET or None)
-    filters = _filters(filter_form) if request.GET else {"status": "all"}
+    filters = valid_filters(filter_form) if request.GET else {"status": "all"}
     try:
         questions = tally.tally_questions(connection, form_id)
     except NotFound:
