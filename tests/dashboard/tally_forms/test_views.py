@@ -334,3 +334,41 @@ def test_analytics_adds_kickoffs_own_delivery_counts(staff_client, tally, connec
     card = html[html.index('id="kickoff-outcomes"') :]
     card = card[: card.index("</section>")]
     assert '<span class="badge bad">1</span>' in card
+
+
+def test_the_chosen_period_is_what_tally_is_asked_for_and_what_kickoff_counts(
+    staff_client, tally, connection
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import Delivery
+
+    ten_days_ago = kickoff_delivery(connection, status="failed")
+    Delivery.objects.filter(pk=ten_days_ago.pk).update(
+        created_at=timezone.now() - timedelta(days=10)
+    )
+    mock_analytics(tally, ANALYTICS)
+
+    def shown(period):
+        before = len(tally.calls)
+        html = staff_client.get(url("form_analytics", connection), {"period": period})
+        asked = [
+            c.request.url.params.get("period")
+            for c in list(tally.calls)[before:]
+            if "/analytics/" in c.request.url.path
+        ]
+        html = html.content.decode()
+        outcomes = html[html.index('id="kickoff-outcomes"') :]
+        return asked, outcomes[: outcomes.index("</section>")], html
+
+    asked, outcomes, html = shown("7d")
+    assert asked == ["7d"] * 5  # every analytics metric, for the chosen period
+    assert 'aria-current="true">Last 7 days</a>' in html
+    assert "no submission of this form in this period" in outcomes
+
+    asked, outcomes, html = shown("30d")
+    assert asked == ["30d"] * 5
+    assert 'aria-current="true">Last 30 days</a>' in html
+    assert '<span class="badge bad">1</span>' in outcomes
