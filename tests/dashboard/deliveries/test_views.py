@@ -209,6 +209,30 @@ def test_the_delivery_page_shows_answers_payload_version_and_attempts(staff_clie
     assert ">Retry</button>" in html
 
 
+def test_the_delivery_page_refreshes_its_live_part_until_the_delivery_settles(
+    staff_client, mapping
+):
+    d = make(mapping, status="sending")
+    url = reverse("dashboard:delivery_detail", args=[d.pk])
+    polls = f'hx-get="{url}" hx-trigger="every 2s" hx-target="#delivery-live"'
+    live = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "delivery-live"}
+
+    page = staff_client.get(url).content.decode()
+    assert '<div id="delivery-live">' in page and polls in page
+
+    in_flight = staff_client.get(url, **live).content.decode()
+    assert "<html" not in in_flight and "Submission" not in in_flight  # the live part only
+    assert polls in in_flight and "Sending" in in_flight
+
+    Delivery.objects.filter(pk=d.pk).update(
+        status=Delivery.Status.SUCCEEDED, run_url="https://go.tallyfy.test/org/processes/r9"
+    )
+    settled = staff_client.get(url, **live).content.decode()
+    assert "<html" not in settled and "Succeeded" in settled
+    assert "https://go.tallyfy.test/org/processes/r9" in settled
+    assert "hx-trigger" not in settled  # settled: the page stops asking
+
+
 def test_the_delivery_page_offers_cancel_for_a_scheduled_retry(staff_client, mapping):
     d = make(mapping, status="retrying")
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=10))
