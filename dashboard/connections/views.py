@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseForbidden
@@ -48,8 +49,6 @@ def _provider(name: str) -> Provider:
 
 
 def _redirect_uri(request, provider: Provider) -> str:
-    from django.conf import settings
-
     path = reverse("dashboard:oauth_callback", args=[provider.value])
     return f"{settings.PUBLIC_BASE_URL}{path}"
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from integrations import retries
-from integrations.models import AuditEvent, BulkRetry, Delivery, Mapping
+from integrations.models import BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
 from integrations.tally.answers import answers_from_webhook, display
 
@@ -196,11 +196,7 @@ def delivery_detail(request, pk: int):
         answers=answers,
         raw_json=_pretty_payload(delivery),
         bulk_jobs=queries.delivery_bulk_retries(delivery),
-        audit=list(
-            AuditEvent.objects.filter(object_type="Delivery", object_id=str(delivery.pk))
-            .select_related("actor")
-            .order_by("-created_at", "-id")[:20]
-        ),
+        audit=queries.delivery_audit_events(delivery),
     )
     return render(request, "dashboard/deliveries/detail.html", context)
 

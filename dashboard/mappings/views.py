@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -36,6 +33,7 @@ from integrations.mappings import (
     version_rules,
 )
 from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
+from integrations.selectors.mappings import mappings_with_recent_deliveries
 from integrations.selectors.tally import tally_forms
 
 from ..access import operator_required, staff_required
@@ -44,23 +42,9 @@ from .forms import MappingSettingsForm, NewMappingForm, RuleForm
 
 @staff_required
 def mapping_list(request):
-    since = timezone.now() - timedelta(hours=24)
-    mappings = (
-        Mapping.objects.select_related("tally_connection", "tallyfy_connection", "current_version")
-        .annotate(
-            deliveries_24h=Count("deliveries", filter=Q(deliveries__created_at__gte=since)),
-            failed_24h=Count(
-                "deliveries",
-                filter=Q(deliveries__created_at__gte=since, deliveries__status="failed"),
-            ),
-        )
-        .order_by("name", "id")
+    return render(
+        request, "dashboard/mappings/list.html", {"rows": mappings_with_recent_deliveries()}
     )
-    rows = []
-    for m in mappings:
-        last = m.deliveries.order_by("-created_at", "-id").only("status", "created_at").first()
-        rows.append((m, last))
-    return render(request, "dashboard/mappings/list.html", {"rows": rows})
 
 
 def _connections(provider):

@@ -54,7 +54,7 @@ class SubmissionFilter(forms.Form):
         return data
 
 
-class PeriodForm(forms.Form):
+class PeriodFilter(forms.Form):
     period = forms.ChoiceField(required=False, choices=list(PERIOD_LABELS.items()), label="Period")
 
 

@@ -31,7 +31,7 @@ from integrations.tally.answers import answers_from_questions, answers_from_subm
 from ..access import staff_required
 from .analytics import PERIOD_LABELS, analytics_report
 from .export import csv_rows
-from .filters import STATUS_CHOICES, FormListFilter, PeriodForm, SubmissionFilter, valid_filters
+from .filters import STATUS_CHOICES, FormListFilter, PeriodFilter, SubmissionFilter, valid_filters
 
 FORMS_PER_PAGE = 25
 PREVIEW_COLUMNS = 3
@@ -346,7 +346,7 @@ def submission_detail(request, connection_id: int, form_id: str, submission_id: 
 def form_analytics(request, connection_id: int, form_id: str):
     connection = _connection(connection_id)
     refresh = _wants_refresh(request)
-    period_form = PeriodForm(request.GET or None)
+    period_form = PeriodFilter(request.GET or None)
     period = (valid_filters(period_form).get("period") if request.GET else None) or "30d"
     context = _form_header(request, connection, form_id, refresh=refresh)
     fetched = tally.tally_analytics(connection, form_id, period=period, refresh=refresh)

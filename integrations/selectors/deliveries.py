@@ -23,7 +23,15 @@ from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from ..models import BulkRetry, Connection, Delivery, DeliveryAttempt, Mapping, Submission
+from ..models import (
+    AuditEvent,
+    BulkRetry,
+    Connection,
+    Delivery,
+    DeliveryAttempt,
+    Mapping,
+    Submission,
+)
 
 PAGE_SIZE = 50
 #: Counts per status stop here ("10,000+"): an exact count of a million rows costs more
@@ -327,6 +335,15 @@ def delivery_attempts(delivery: Delivery) -> list[DeliveryAttempt]:
         DeliveryAttempt.objects.filter(delivery=delivery)
         .select_related("triggered_by", "mapping_version")
         .order_by("number")
+    )
+
+
+def delivery_audit_events(delivery: Delivery) -> list[AuditEvent]:
+    """The newest 20 audit entries about a delivery (retries, cancels), with who did it."""
+    return list(
+        AuditEvent.objects.filter(object_type="Delivery", object_id=str(delivery.pk))
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:20]
     )
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ..models import Mapping
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ..models import Delivery, Mapping
 
 
 def mappings_by_form(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], list[Mapping]]:
@@ -15,3 +20,27 @@ def mappings_by_form(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], list
     ).order_by("name"):
         out.setdefault((m.tally_connection_id, m.form_id), []).append(m)
     return out
+
+
+def mappings_with_recent_deliveries(
+    *, now: datetime | None = None
+) -> list[tuple[Mapping, Delivery | None]]:
+    """Every mapping by name, with its deliveries and failures of the last 24 hours
+    (`deliveries_24h`, `failed_24h`) and its latest delivery."""
+    since = (now or timezone.now()) - timedelta(hours=24)
+    mappings = (
+        Mapping.objects.select_related("tally_connection", "tallyfy_connection", "current_version")
+        .annotate(
+            deliveries_24h=Count("deliveries", filter=Q(deliveries__created_at__gte=since)),
+            failed_24h=Count(
+                "deliveries",
+                filter=Q(deliveries__created_at__gte=since, deliveries__status="failed"),
+            ),
+        )
+        .order_by("name", "id")
+    )
+    rows = []
+    for m in mappings:
+        last = m.deliveries.order_by("-created_at", "-id").only("status", "created_at").first()
+        rows.append((m, last))
+    return rows

@@ -108,9 +108,9 @@ def test_an_empty_form_exports_just_the_header(staff_client, tally, connection):
 def test_an_export_cut_short_by_tally_says_so_in_the_file(
     staff_client, tally, connection, monkeypatch
 ):
-    from integrations.selectors import tally as tally_data
+    from integrations.selectors import tally as tally_selectors
 
-    monkeypatch.setattr(tally_data.time, "sleep", lambda s: None)
+    monkeypatch.setattr(tally_selectors.time, "sleep", lambda s: None)
     route = tally.get(f"/forms/{FORM_ID}/submissions")
     route.side_effect = [
         httpx.Response(200, json=submissions_page(submission("s1"), has_more=True))

@@ -242,7 +242,7 @@ from django.core.cache import cache  # noqa: E402
 
 from integrations.http import NotFound  # noqa: E402
 from integrations.models import Connection  # noqa: E402
-from integrations.selectors import tally as tally_data  # noqa: E402
+from integrations.selectors import tally as tally_selectors  # noqa: E402
 from tests.factories import ConnectionFactory  # noqa: E402
 
 
@@ -272,14 +272,14 @@ def connection(db):
 def minutes_ago(monkeypatch, minutes):
     """Make the next cache write look `minutes` old."""
     real = time.time
-    monkeypatch.setattr(tally_data.time, "time", lambda: real() - minutes * 60)
-    return lambda: monkeypatch.setattr(tally_data.time, "time", real)
+    monkeypatch.setattr(tally_selectors.time, "time", lambda: real() - minutes * 60)
+    return lambda: monkeypatch.setattr(tally_selectors.time, "time", real)
 
 
 def test_it_serves_a_second_read_from_the_cache(tally, connection):
     route = tally.get("/forms").respond(json=forms_page(form_summary()))
-    first = tally_data.tally_forms()
-    second = tally_data.tally_forms()
+    first = tally_selectors.tally_forms()
+    second = tally_selectors.tally_forms()
     assert route.call_count == 1
     assert [r.form.name for r in second.rows] == ["Client onboarding"]
     assert first.problems == second.problems == []
@@ -287,8 +287,8 @@ def test_it_serves_a_second_read_from_the_cache(tally, connection):
 
 def test_refresh_asks_tally_again(tally, connection):
     route = tally.get("/forms").respond(json=forms_page(form_summary()))
-    tally_data.tally_forms()
-    tally_data.tally_forms(refresh=True)
+    tally_selectors.tally_forms()
+    tally_selectors.tally_forms(refresh=True)
     assert route.call_count == 2
 
 
@@ -299,10 +299,10 @@ def test_the_cache_is_per_connection_and_arguments(tally, connection):
     route = tally.get(f"/forms/{FORM_ID}/submissions").respond(
         json=submissions_page(submission("s1"))
     )
-    tally_data.tally_submissions(connection, FORM_ID, status="all")
-    tally_data.tally_submissions(connection, FORM_ID, status="partial")
-    tally_data.tally_submissions(other, FORM_ID, status="all")
-    tally_data.tally_submissions(connection, FORM_ID, status="all")
+    tally_selectors.tally_submissions(connection, FORM_ID, status="all")
+    tally_selectors.tally_submissions(connection, FORM_ID, status="partial")
+    tally_selectors.tally_submissions(other, FORM_ID, status="all")
+    tally_selectors.tally_submissions(connection, FORM_ID, status="all")
     assert route.call_count == 3
 
 
@@ -315,10 +315,10 @@ def test_it_shows_the_last_good_copy_with_a_notice_when_tally_answers_429(
         httpx.Response(429, json={"message": "Too many requests"}, headers={"Retry-After": "30"}),
     ]
     restore = minutes_ago(monkeypatch, 3)
-    tally_data.tally_submissions(connection, FORM_ID)
+    tally_selectors.tally_submissions(connection, FORM_ID)
     restore()
 
-    shown = tally_data.tally_submissions(connection, FORM_ID)
+    shown = tally_selectors.tally_submissions(connection, FORM_ID)
 
     assert route.call_count == 2
     assert [s.id for s in shown.data.items] == ["s1"]
@@ -328,7 +328,7 @@ def test_it_shows_the_last_good_copy_with_a_notice_when_tally_answers_429(
 
 def test_it_says_so_when_tally_is_down_and_there_is_no_copy(tally, connection):
     tally.get(f"/forms/{FORM_ID}/submissions").respond(503, text="upstream down")
-    shown = tally_data.tally_submissions(connection, FORM_ID)
+    shown = tally_selectors.tally_submissions(connection, FORM_ID)
     assert shown.data.items == []
     assert shown.error.startswith("Tally is not answering (HTTP 503)")
     assert "no earlier copy" in shown.error
@@ -336,7 +336,7 @@ def test_it_says_so_when_tally_is_down_and_there_is_no_copy(tally, connection):
 
 def test_a_timeout_counts_as_unavailable(tally, connection):
     tally.get(f"/forms/{FORM_ID}").mock(side_effect=httpx.ConnectTimeout("slow"))
-    shown = tally_data.tally_form(connection, FORM_ID)
+    shown = tally_selectors.tally_form(connection, FORM_ID)
     assert shown.data is None
     assert shown.error.startswith("Tally did not answer in time")
 
@@ -346,7 +346,7 @@ def test_a_connection_needing_reconnect_points_at_reconnect(tally, connection):
         status=Connection.Status.NEEDS_RECONNECT, last_error="API key revoked"
     )
     connection.refresh_from_db()
-    overview = tally_data.tally_forms()
+    overview = tally_selectors.tally_forms()
     [(broken, fetched)] = overview.problems
     assert broken == connection and fetched.reconnect == connection
     assert "needs reconnecting" in fetched.error and "Reconnect" in fetched.error
@@ -355,7 +355,7 @@ def test_a_connection_needing_reconnect_points_at_reconnect(tally, connection):
 def test_an_unknown_form_is_not_found(tally, connection):
     tally.get(f"/forms/{FORM_ID}").respond(404, json={"message": "Form not found"})
     with pytest.raises(NotFound):
-        tally_data.tally_form(connection, FORM_ID)
+        tally_selectors.tally_form(connection, FORM_ID)
 
 
 def test_questions_get_their_options_from_the_form_blocks(tally, connection):
@@ -363,7 +363,7 @@ def test_questions_get_their_options_from_the_form_blocks(tally, connection):
         json={"questions": QUESTIONS, "hasResponses": True}
     )
     tally.get(f"/forms/{FORM_ID}").respond(json=FORM)
-    questions = tally_data.tally_questions(connection, FORM_ID).data
+    questions = tally_selectors.tally_questions(connection, FORM_ID).data
     by_id = {q["id"]: q for q in questions}
     assert by_id["qColor"]["options"] == [
         {"id": "opt-red", "text": "Red"},
@@ -387,7 +387,7 @@ def test_every_submission_is_read_page_after_page(tally, connection):
     seen_questions = []
     ids = [
         s.id
-        for s in tally_data.iter_all_submissions(
+        for s in tally_selectors.iter_all_submissions(
             connection,
             FORM_ID,
             status="completed",
@@ -404,5 +404,5 @@ def test_every_submission_is_read_page_after_page(tally, connection):
 
 def test_an_export_stops_with_a_reason_after_repeated_outages(tally, connection):
     tally.get(f"/forms/{FORM_ID}/submissions").respond(502)
-    with pytest.raises(tally_data.ExportStopped, match="HTTP 502"):
-        list(tally_data.iter_all_submissions(connection, FORM_ID, sleep=lambda s: None))
+    with pytest.raises(tally_selectors.ExportStopped, match="HTTP 502"):
+        list(tally_selectors.iter_all_submissions(connection, FORM_ID, sleep=lambda s: None))
