@@ -1,3 +1,5 @@
+"""Django forms of the Connections section: a pasted Tally key, a Tallyfy token, an organization."""
+
 from django import forms
 
 

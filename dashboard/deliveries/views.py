@@ -359,7 +359,7 @@ def deliveries_recover(request):
             )
             messages.success(request, f"Recovering {job.total} failed deliveries.")
             return redirect("dashboard:deliveries_bulk", pk=job.pk)
-        count = queries.recover_count(since)
+        count = retries.recover_since(since).count()
     return render(request, "dashboard/deliveries/recover.html", {"form": form, "count": count})
 
 

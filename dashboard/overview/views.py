@@ -1,3 +1,5 @@
+"""The Overview page: first steps, and delivery health at a glance."""
+
 from django.shortcuts import render
 
 from integrations.models import Connection, Mapping, Provider

@@ -312,12 +312,6 @@ def retryable_count(filters: DeliveryFilters) -> int:
     return deliveries_filtered(filters).filter(status__in=RETRYABLE).count()
 
 
-def recover_count(since: datetime) -> int:
-    from ..retries import recover_since
-
-    return recover_since(since).count()
-
-
 def delivery_for_page(pk: int) -> Delivery | None:
     """A delivery with what its page shows (one query); attempts come separately."""
     return (
