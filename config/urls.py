@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import health
+from config import health
 from integrations.metrics import metrics_view
 
 urlpatterns = [

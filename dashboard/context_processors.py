@@ -1,4 +1,10 @@
+"""What every dashboard page's frame needs (navigation, roles, broken connections)."""
+
 from django.conf import settings
+
+from integrations.models import Connection
+
+from .access import can_operate
 
 NAV = [
     ("dashboard:overview", "Overview"),
@@ -16,11 +22,7 @@ def shell(request):
     broken = []
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
-        from integrations.models import Connection
-
         broken = list(Connection.objects.filter(status=Connection.Status.NEEDS_RECONNECT))
-    from .access import can_operate
-
     return {
         "can_operate": bool(user is not None and user.is_authenticated and can_operate(user)),
         "broken_connections": broken,

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .models import Delivery, DeliveryAttempt, Endpoint, Submission
+from .selectors.deliveries import delivery_queue_lag
 
 log = logging.getLogger(__name__)
 
@@ -140,22 +141,12 @@ def render() -> str:
         lines.append(f'kickoff_delivery_attempt_seconds_bucket{{le="{labels["le"]}"}} {value}')
     lines.append(f"kickoff_delivery_attempt_seconds_sum {(agg['total'] or 0) / 1000:g}")
     lines.append(f"kickoff_delivery_attempt_seconds_count {agg['count']}")
-    # `updated_at` of a pending delivery: when it was (re)queued.
-    oldest_pending = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
-        t=Min("updated_at")
-    )["t"]
-    oldest_due = Delivery.objects.filter(
-        status=Delivery.Status.RETRYING, next_attempt_at__lte=now
-    ).aggregate(t=Min("next_attempt_at"))["t"]
-    lag = max(
-        [(now - t).total_seconds() for t in (oldest_pending, oldest_due) if t is not None],
-        default=0.0,
-    )
+    lag = delivery_queue_lag(now=now)
     metric(
         "kickoff_delivery_queue_lag_seconds",
         "gauge",
         "Age of the oldest delivery waiting to be tried (pending, or retrying and due).",
-        [({}, round(lag, 3))],
+        [({}, round(lag.total_seconds(), 3) if lag else 0.0)],
     )
     # Never published: more than a second or two means no dispatcher is running.
     oldest_unsent = Delivery.objects.filter(

@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
 # --- PostgreSQL only: answer-text search ---------------------------------------------------
 # The deliveries search box matches answer words with
 #   to_tsvector('simple', search_text) @@ plainto_tsquery('simple', %s)
-# (integrations.delivery_queries._WordsMatch): this GIN index on that very expression answers
+# (integrations.selectors.deliveries._WordsMatch): this GIN index on that very expression answers
 # it without reading every submission. ('simple': no stemming; an e-mail address stays one
 # word.) A trigram index was tried first: on a million submissions whose text shares common
 # trigrams ("user", "example.com") it took 100+ ms per search. SQLite has neither; there the

@@ -1,0 +1,1 @@
+"""The Connections section: connect Tally and Tallyfy accounts, test, reconnect, disconnect."""

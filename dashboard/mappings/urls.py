@@ -1,0 +1,17 @@
+"""Mappings pages. Included at `mappings/` inside the `dashboard` namespace."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.mapping_list, name="mappings"),
+    path("new/", views.mapping_new, name="mapping_new"),
+    path("<int:pk>/", views.mapping_detail, name="mapping_detail"),
+    path("<int:pk>/edit/", views.mapping_edit, name="mapping_edit"),
+    path("<int:pk>/edit/row/<str:field_id>/", views.mapping_edit_row, name="mapping_edit_row"),
+    path("<int:pk>/preview/", views.mapping_preview, name="mapping_preview"),
+    path("<int:pk>/test-launch/", views.mapping_test_launch, name="mapping_test_launch"),
+    path("<int:pk>/enable/", views.mapping_enable_view, name="mapping_enable"),
+    path("<int:pk>/disable/", views.mapping_disable_view, name="mapping_disable"),
+]

@@ -1,0 +1,369 @@
+"""Mappings: list, create, build (HTMX rows), preview against a real submission, test
+launch, versions, enable/disable, drift."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from integrations import engine, previews
+from integrations.connections import NeedsReconnect, connection_call
+from integrations.http import ApiError
+from integrations.mappings import (
+    FormSide,
+    MappingError,
+    TemplateSide,
+    builder_sides,
+    engine_rule,
+    fetch_form,
+    fetch_template,
+    mapping_blocking_problems,
+    mapping_check_drift,
+    mapping_create,
+    mapping_disable,
+    mapping_enable,
+    mapping_save_version,
+    version_rules,
+)
+from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
+from integrations.selectors.mappings import mappings_with_recent_deliveries
+from integrations.selectors.tally import tally_forms
+
+from ..access import operator_required, staff_required
+from .forms import MappingSettingsForm, NewMappingForm, RuleForm
+
+
+@staff_required
+def mapping_list(request):
+    return render(
+        request, "dashboard/mappings/list.html", {"rows": mappings_with_recent_deliveries()}
+    )
+
+
+def _connections(provider):
+    return list(
+        Connection.objects.filter(provider=provider, status=Connection.Status.ACTIVE).order_by(
+            "label"
+        )
+    )
+
+
+@operator_required
+def mapping_new(request):
+    tally_connections = _connections(Provider.TALLY)
+    tallyfy_connections = _connections(Provider.TALLYFY)
+    if not tally_connections or not tallyfy_connections:
+        return render(
+            request,
+            "dashboard/mappings/new.html",
+            {"missing_connections": True},
+        )
+    tallyfy = _pick(tallyfy_connections, request.GET.get("tallyfy") or request.POST.get("tallyfy"))
+    query = request.GET.get("q", "").strip()
+    forms_overview = tally_forms()
+    form_choices = [
+        (f"{r.connection.pk}:{r.form.id}", f"{r.form.name} · {r.connection.label}")
+        for r in forms_overview.rows
+    ]
+    template_error = ""
+    try:
+        templates = list(
+            connection_call(tallyfy, lambda c: list(c.iter_templates(q=query or None)))
+        )
+    except (ApiError, NeedsReconnect) as exc:
+        templates, template_error = [], str(exc)
+    template_choices = [(t.id, t.title) for t in templates]
+    form = NewMappingForm(
+        request.POST or None, form_choices=form_choices, template_choices=template_choices
+    )
+    if request.method == "POST" and form.is_valid():
+        connection_pk, form_id = form.cleaned_data["tally_form"].split(":", 1)
+        tally = get_object_or_404(Connection, pk=connection_pk, provider=Provider.TALLY)
+        try:
+            form_side = fetch_form(tally, form_id)
+            template_side = fetch_template(tallyfy, form.cleaned_data["tallyfy_template"])
+        except (ApiError, NeedsReconnect) as exc:
+            form.add_error(None, f"Could not read the form or template: {exc}")
+        else:
+            mapping = mapping_create(
+                name=form.cleaned_data["name"],
+                tally_connection=tally,
+                form=form_side,
+                tallyfy_connection=tallyfy,
+                template=template_side,
+                actor=request.user,
+            )
+            messages.success(request, f"Created {mapping}. Now choose where each field comes from.")
+            return redirect("dashboard:mapping_edit", pk=mapping.pk)
+    context = {
+        "form": form,
+        "tallyfy_connections": tallyfy_connections,
+        "tallyfy": tallyfy,
+        "q": query,
+        "template_error": template_error,
+        "forms_problems": forms_overview.problems,
+    }
+    if request.htmx and request.htmx.target == "template-field":
+        return render(request, "dashboard/mappings/new.html#template_field", context)
+    return render(request, "dashboard/mappings/new.html", context)
+
+
+def _pick(connections, pk):
+    for c in connections:
+        if str(c.pk) == str(pk):
+            return c
+    return connections[0]
+
+
+# --- the builder -----------------------------------------------------------------------------
+
+
+def _rule_forms(data, template: TemplateSide, form: FormSide, version: MappingVersion | None):
+    saved = {r.target_field_id: r for r in version.fields.all()} if version else {}
+    sources = form.sources
+    ordered = sorted(template.fields, key=lambda f: (not f.required, f.position or 0))
+    return [RuleForm(data, field=f, sources=sources, rule=saved.get(f.id)) for f in ordered]
+
+
+def _row_problems(spec_rules, template, form) -> dict:
+    problems: dict[str, list] = {}
+    for p in engine.validate_rules(spec_rules, template.fields, form.sources):
+        problems.setdefault(p.field_id, []).append(p)
+    return problems
+
+
+def _read_sides(request, mapping):
+    try:
+        return builder_sides(mapping, fresh=True)
+    except NeedsReconnect as exc:
+        messages.error(request, f"{exc.connection} needs reconnecting before editing.")
+    except ApiError as exc:
+        messages.error(request, f"Could not read the form or the template: {exc}")
+    return None
+
+
+@operator_required
+def mapping_edit(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    sides = _read_sides(request, mapping)
+    if sides is None:
+        return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    form_side, template = sides
+    version = mapping.current_version
+    data = request.POST if request.method == "POST" else None
+    initial = {
+        "name": mapping.name,
+        "name_template": version.name_template
+        if version
+        else f"{form_side.name} – {{submission_id}}",
+        "summary_template": version.summary_template if version else "",
+        "tags": ", ".join(version.tags) if version else "",
+        "folders": ", ".join(version.folders) if version else "",
+        "owner_id": version.owner_id if version else None,
+    }
+    settings_form = MappingSettingsForm(data, initial=initial)
+    rule_forms = _rule_forms(data, template, form_side, version)
+    problems = {}
+    if request.method == "POST":
+        valid = settings_form.is_valid() & all([f.is_valid() for f in rule_forms])
+        if valid:
+            rules = [f.rule() for f in rule_forms]
+            s = settings_form.cleaned_data
+            Mapping.objects.filter(pk=mapping.pk).update(name=s["name"])
+            new = mapping_save_version(
+                mapping,
+                name_template=s["name_template"],
+                summary_template=s["summary_template"],
+                tags=s["tags"],
+                folders=s["folders"],
+                owner_id=s["owner_id"],
+                rules=rules,
+                form=form_side,
+                template=template,
+                actor=request.user,
+            )
+            blocking = mapping_blocking_problems(mapping)
+            if blocking:
+                messages.warning(
+                    request,
+                    f"Saved version {new.number}. It cannot be enabled yet: {blocking[0]}",
+                )
+            else:
+                messages.success(request, f"Saved version {new.number}.")
+            return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    if version is not None or request.method == "POST":
+        rules = version_rules(version) if version else ()
+        problems = _row_problems(rules, template, form_side)
+    rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
+    placeholders = [(s.key, s.label) for s in form_side.sources]
+    return render(
+        request,
+        "dashboard/mappings/builder.html",
+        {
+            "mapping": mapping,
+            "settings_form": settings_form,
+            "rows": rows,
+            "template": template,
+            "form_side": form_side,
+            "placeholders": placeholders,
+            "invalid": request.method == "POST",
+        },
+    )
+
+
+@operator_required
+@require_POST
+def mapping_edit_row(request, pk: int, field_id: str):
+    """Re-render one builder row after its source changed, with its problems next to it."""
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        form_side, template = builder_sides(mapping, fresh=False)
+    except (ApiError, NeedsReconnect) as exc:
+        # The operator's choice stays as they set it; only the row's check says it could
+        # not be made (an earlier "Fits" or "Required" would now be a guess).
+        if not re.fullmatch(r"[\w-]{1,64}", field_id):
+            raise Http404("No such kick-off field in the template") from None
+        response = render(request, "dashboard/mappings/builder.html#rule_unchecked")
+        retarget(response, f"#row-{field_id} > td:last-child")
+        reswap(response, "outerHTML")
+        trigger_client_event(
+            response,
+            "toast",
+            {
+                "message": f"Could not check this row: {exc}. Your choice is kept; "
+                "saving checks every row again.",
+                "level": "error",
+            },
+        )
+        return response
+    field = next((f for f in template.fields if f.id == field_id), None)
+    if field is None:
+        raise Http404("No such kick-off field in the template")
+    rule_form = RuleForm(request.POST, field=field, sources=form_side.sources)
+    problems = []
+    if rule_form.is_valid():
+        rule = engine_rule(rule_form.rule())
+        problems = engine.validate_rule(field, rule, form_side.sources)
+    return render(
+        request,
+        "dashboard/mappings/builder.html#rule_row",
+        {"form": rule_form, "problems": problems, "mapping": mapping},
+    )
+
+
+# --- detail, versions, enable -------------------------------------------------------------------
+
+
+@staff_required
+def mapping_detail(request, pk: int):
+    mapping = get_object_or_404(
+        Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
+    )
+    drift_error = ""
+    if mapping.current_version and request.GET.get("check") != "no":
+        try:
+            mapping_check_drift(mapping)
+        except (ApiError, NeedsReconnect) as exc:
+            drift_error = f"Could not compare with the live form and template: {exc}"
+    versions = mapping.versions.select_related("created_by").prefetch_related("fields")
+    return render(
+        request,
+        "dashboard/mappings/detail.html",
+        {
+            "mapping": mapping,
+            "versions": versions,
+            "blocking": mapping_blocking_problems(mapping),
+            "drift_error": drift_error,
+            "recent": Delivery.objects.filter(mapping=mapping).order_by("-created_at")[:10],
+        },
+    )
+
+
+@operator_required
+@require_POST
+def mapping_enable_view(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        mapping_check_drift(mapping)
+        mapping_enable(mapping, actor=request.user)
+    except MappingError as exc:
+        messages.error(request, str(exc))
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Could not register the webhook in Tally: {exc}")
+    else:
+        messages.success(
+            request, f"Enabled {mapping}. New submissions of {mapping.form_name} launch processes."
+        )
+    return redirect("dashboard:mapping_detail", pk=mapping.pk)
+
+
+@operator_required
+@require_POST
+def mapping_disable_view(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        mapping_disable(mapping, actor=request.user)
+    except (ApiError, NeedsReconnect) as exc:
+        messages.warning(request, f"Disabled, but removing the Tally webhook failed: {exc}")
+    else:
+        messages.success(request, f"Disabled {mapping}.")
+    return redirect("dashboard:mapping_detail", pk=mapping.pk)
+
+
+# --- preview and test launch ----------------------------------------------------------------------
+
+
+@staff_required
+def mapping_preview(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    if mapping.current_version is None:
+        messages.info(request, "Save the mapping once before previewing it.")
+        return redirect("dashboard:mapping_edit", pk=mapping.pk)
+    try:
+        preview = previews.mapping_preview(
+            mapping=mapping, submission_id=request.GET.get("submission")
+        )
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Could not read submissions from Tally: {exc}")
+        return redirect("dashboard:mapping_detail", pk=mapping.pk)
+    plan = preview.plan
+    return render(
+        request,
+        "dashboard/mappings/preview.html",
+        {
+            "mapping": mapping,
+            "submissions": preview.submissions,
+            "chosen": preview.chosen,
+            "plan": plan,
+            "body_json": json.dumps(plan.body, indent=2, ensure_ascii=False) if plan else "",
+            "blocking": preview.blocking,
+            "test_run": request.session.pop(f"test-run-{mapping.pk}", None),
+        },
+    )
+
+
+@operator_required
+@require_POST
+def mapping_test_launch(request, pk: int):
+    """Launch a real process from one submission, after the operator confirmed."""
+    mapping = get_object_or_404(Mapping, pk=pk)
+    submission_id = request.POST.get("submission", "")
+    try:
+        launched = previews.mapping_test_launch(
+            mapping=mapping, submission_id=submission_id, actor=request.user
+        )
+    except MappingError as exc:
+        messages.error(request, str(exc))
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Tallyfy refused the test launch: {exc}")
+    else:
+        messages.success(request, f"Launched test process “{launched.run.name}”.")
+        request.session[f"test-run-{mapping.pk}"] = {"name": launched.run.name, "url": launched.url}
+    query = f"?submission={submission_id}" if submission_id else ""
+    return redirect(f"/mappings/{mapping.pk}/preview/{query}")

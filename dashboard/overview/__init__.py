@@ -1,0 +1,1 @@
+"""The Overview: health at a glance and the first steps."""

@@ -1,0 +1,105 @@
+"""Mapping previews and test launches: the exact launch body a real Tally submission gives
+under a mapping's current version, and one real Tallyfy process launched from it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from . import engine
+from .audit import audit_record
+from .connections import connection_call
+from .mappings import MappingError, fetch_form, version_fields, version_spec
+from .models import Mapping
+from .tally.answers import answers_from_submission
+from .tally.client import TallySubmission
+from .tallyfy.client import Run, run_url
+
+#: How many of the form's newest completed submissions a preview offers to choose from.
+PREVIEW_SUBMISSIONS = 10
+#: The marker a preview's body carries (a test launch gets a unique one).
+PREVIEW_MARKER = "kickoff-preview"
+
+
+@dataclass
+class MappingPreview:
+    """The submissions offered, the one chosen, and the launch it gives (None without a
+    submission or a saved version)."""
+
+    submissions: list[TallySubmission] = field(default_factory=list)
+    chosen: TallySubmission | None = None
+    plan: engine.LaunchPlan | None = None
+
+    @property
+    def blocking(self) -> list[engine.Problem]:
+        """The problems that stop Tallyfy accepting (or faithfully keeping) this launch."""
+        return self.plan.blocking if self.plan else []
+
+
+@dataclass
+class MappingTestLaunch:
+    """A process launched for real from one submission."""
+
+    run: Run
+    url: str
+    submission: TallySubmission
+
+
+def mapping_preview(
+    *, mapping: Mapping, submission_id: str | None, marker: str = PREVIEW_MARKER
+) -> MappingPreview:
+    """The launch `submission_id` (else the newest completed submission) would give.
+
+    Reads Tally (the form and its newest submissions); ApiError and NeedsReconnect escape.
+    """
+    version = mapping.current_version
+    form_side = fetch_form(mapping.tally_connection, mapping.form_id)
+    page = connection_call(
+        mapping.tally_connection,
+        lambda c: c.list_submissions(
+            mapping.form_id, limit=PREVIEW_SUBMISSIONS, filter="completed"
+        ),
+    )
+    submissions = page.items
+    chosen = next((s for s in submissions if s.id == submission_id), None)
+    if chosen is None and submission_id:
+        detail = connection_call(
+            mapping.tally_connection, lambda c: c.get_submission(mapping.form_id, submission_id)
+        )
+        chosen = detail.submission
+    chosen = chosen or (submissions[0] if submissions else None)
+    plan = None
+    if chosen is not None and version is not None:
+        answers = answers_from_submission(chosen.raw, form_side.questions)
+        plan = engine.build_launch(
+            version_spec(version, marker=marker),
+            answers,
+            version_fields(version),
+            context={"submission_id": chosen.id, "respondent_id": chosen.respondent_id or ""},
+        )
+    return MappingPreview(submissions=submissions, chosen=chosen, plan=plan)
+
+
+def mapping_test_launch(*, mapping: Mapping, submission_id: str, actor) -> MappingTestLaunch:
+    """Launch a real process from one submission, refused while the preview has a blocking
+    problem (MappingError says which); recorded in the audit log.
+
+    ApiError and NeedsReconnect (Tally or Tallyfy) escape.
+    """
+    marker = f"kickoff-test-{uuid.uuid4().hex[:12]}"
+    preview = mapping_preview(mapping=mapping, submission_id=submission_id, marker=marker)
+    if preview.plan is None or preview.chosen is None:
+        raise MappingError("There is no submission to launch from.")
+    if preview.blocking:
+        raise MappingError("Not launched: " + "; ".join(p.message for p in preview.blocking))
+    body = preview.plan.body
+    run = connection_call(mapping.tallyfy_connection, lambda c: c.launch_run(body))
+    link = run_url(mapping.tallyfy_connection.external_id, run.id)
+    audit_record(
+        actor=actor,
+        action="mapping.test_launch",
+        obj=mapping,
+        summary=f"Test launch of {mapping} from submission {preview.chosen.id}: run {run.id}",
+        run_url=link,
+    )
+    return MappingTestLaunch(run=run, url=link, submission=preview.chosen)
