@@ -227,6 +227,8 @@ TALLY_CLIENT_ID = _env("str", "TALLY_CLIENT_ID", default="kickoff-sandbox" if SA
 TALLY_CLIENT_SECRET = _env(
     "str", "TALLY_CLIENT_SECRET", default="kickoff-sandbox-secret" if SANDBOX else ""
 )
+# Space-separated; empty sends no `scope` (Tally defines none, docs/vendor-notes.md).
+TALLY_OAUTH_SCOPES = _env("str", "TALLY_OAUTH_SCOPES", default="")
 TALLY_API_VERSION = "2025-02-01"
 TALLY_RATE_LIMIT = _env("str", "TALLY_RATE_LIMIT", default="100/minute")
 

@@ -344,7 +344,7 @@ def connect_tally_oauth(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
         expires_in=tokens.expires_in,
-        scopes=tokens.scope or (TALLY.scope or ""),
+        scopes=tokens.scope or TALLY.scope(),
         actor=actor,
         reconnect=reconnect,
     )

@@ -40,8 +40,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import engine
-from .adoption import delivery_first_unknown_at, delivery_markers_sent, run_find_by_marker
+from . import adoption, contract, engine
 from .connections import NeedsReconnect, connection_call
 from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
 from .mappings import version_fields, version_spec
@@ -134,6 +133,8 @@ class Outcome:
     next_attempt_at: datetime | None = None
     outcome_unknown: bool = False
     request_body: dict[str, Any] | None = None
+    # Needs a check: the runs that might be this delivery's.
+    candidates: list[dict[str, Any]] | None = None
 
 
 def _truncate(text: str, limit: int = RESPONSE_KEEP_CHARS) -> str:
@@ -242,6 +243,39 @@ def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None
     )
 
 
+def _needs_check(delivery: Delivery, found: adoption.Lookup, body: dict[str, Any]) -> Outcome:
+    """A try whose earlier outcome is unknown, with no run found and no way of finding runs
+    known to work here (or several runs alike): staff decide."""
+    org = delivery.mapping.tallyfy_connection.external_id
+    candidates = [
+        {
+            "id": run.id,
+            "name": run.name or "",
+            "created_at": run.created_at.isoformat() if run.created_at else "",
+            "url": run_url(org, run.id),
+        }
+        for run in found.candidates[: adoption.MAX_CANDIDATES]
+    ]
+    why = (
+        f"{len(candidates)} run(s) of the template could be it"
+        if candidates
+        else "no run of the template could be it"
+    )
+    return Outcome(
+        status=Delivery.Status.NEEDS_CHECK,
+        attempt_outcome=DeliveryAttempt.Outcome.NEEDS_CHECK,
+        error_kind="needs_check",
+        error_message=(
+            "Tallyfy may have created this run: its answer to an earlier try never came, "
+            "and Kickoff could not find the run by its reference "
+            f"({why}). Check Tallyfy, then use the right run or launch."
+        ),
+        outcome_unknown=True,
+        request_body=body,
+        candidates=candidates,
+    )
+
+
 def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     """One try, from encoding to the vendor's answer. Writes `outcome_unknown` as it goes."""
     plan = delivery_build(delivery)
@@ -270,21 +304,34 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     try:
         if delivery.outcome_unknown:
             # Read once: connection_call may run the look-up again after a token refresh.
-            markers, since = delivery_markers_sent(delivery), delivery_first_unknown_at(delivery)
+            markers = adoption.delivery_markers_sent(delivery)
+            since = adoption.delivery_first_unknown_at(delivery)
+            taken = adoption.runs_owned_by_others(delivery, since=since)
             found = connection_call(
                 tallyfy,
-                lambda c: run_find_by_marker(
-                    c, checklist_id=body["checklist_id"], markers=markers, since=since
+                lambda c: adoption.run_lookup(
+                    c,
+                    checklist_id=body["checklist_id"],
+                    markers=markers,
+                    name=str(body.get("name") or ""),
+                    prerun=body.get("prerun") or {},
+                    since=since,
+                    taken=taken,
                 ),
             )
-            if found is not None:
+            if found.run is not None:
                 log.info(
-                    "delivery %s adopted run %s launched by an earlier try",
+                    "delivery %s adopted run %s launched by an earlier try (%s)",
                     delivery.pk,
-                    found.id,
-                    extra=_log_extra(delivery, run_id=found.id),
+                    found.run.id,
+                    adoption.HOW[found.how],
+                    extra=_log_extra(delivery, run_id=found.run.id),
                 )
-                return _succeeded(delivery, found, adopted=True, body=body)
+                return _succeeded(delivery, found.run, adopted=True, body=body)
+            verified = contract.check_state(tallyfy, contract.RUN_LOOKUP) == "verified"
+            if found.ambiguous or not verified:
+                # Not found, but nothing says it would have been: never relaunch blindly.
+                return _needs_check(delivery, found, body)
             spent = _schedule_slot(delivery)
             if attempt.trigger == DeliveryAttempt.Trigger.AUTO and spent > len(retry_schedule()):
                 return Outcome(
@@ -432,6 +479,13 @@ def delivery_process(
         )
     duration_ms = int((time.monotonic() - started) * 1000)
     _finish(delivery, attempt, outcome, lease=lease, duration_ms=duration_ms)
+    if outcome.run is not None and outcome.attempt_outcome == DeliveryAttempt.Outcome.SUCCEEDED:
+        adoption.lookup_verify_if_due(
+            delivery.mapping.tallyfy_connection,
+            run=outcome.run,
+            body=outcome.request_body or {},
+            since=attempt.started_at,
+        )
     delivery.refresh_from_db()
     return delivery
 
@@ -475,6 +529,7 @@ def _finish(
         "outcome_unknown": outcome.outcome_unknown,
         "last_status_code": outcome.response_status,
         "last_error": outcome.error_message,
+        "candidates": outcome.candidates or [],
         "updated_at": now,
     }
     if outcome.run is not None:

@@ -283,6 +283,12 @@ def forget_installation() -> None:
     _installation = None
 
 
+class WebhookState(models.TextChoices):
+    PRESENT = "present", "Registered in Tally"
+    DISABLED = "disabled", "Disabled in Tally"
+    MISSING = "missing", "Missing in Tally"
+
+
 class Endpoint(models.Model):
     """Where Tally posts one form's submissions: one per (Tally connection, form), shared by
     every enabled mapping of that form."""
@@ -301,6 +307,15 @@ class Endpoint(models.Model):
     # known to be ingested (Tally's `afterId`); empty until the first reconcile.
     reconcile_after_id = models.CharField(max_length=64, blank=True)
     reconciled_at = models.DateTimeField(null=True, blank=True)
+    # Reconcile pages Tally's submissions by date from here (minus an overlap); null until
+    # the first reconcile, which starts from the endpoint's creation.
+    reconcile_since = models.DateTimeField(null=True, blank=True)
+    # Until then the endpoint's webhook is registered for "Listen for a test submission":
+    # what arrives is stored but launches nothing.
+    listening_until = models.DateTimeField(null=True, blank=True)
+    # What the last look at Tally's webhooks found for this endpoint's webhook.
+    webhook_state = models.CharField(max_length=16, choices=WebhookState.choices, blank=True)
+    webhook_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -384,6 +399,9 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         HELD = "held", "Held"
         CANCELLED = "cancelled", "Cancelled"
+        # A try's outcome is unknown and no way of finding its run is known to work on this
+        # Tallyfy organization: staff decide (adopt a candidate, or launch).
+        NEEDS_CHECK = "needs_check", "Needs a check"
 
     # No index of their own: one_delivery_per_mapping (submission, mapping) and
     # delivery_mapping_recent (mapping, …) lead with these columns already.
@@ -416,6 +434,8 @@ class Delivery(models.Model):
     run_url = models.URLField(max_length=500, blank=True)
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Needs a check: the runs that might be this delivery's ({id, name, created_at, url}).
+    candidates = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -461,6 +481,7 @@ class DeliveryAttempt(models.Model):
         FAILED = "failed", "Failed"
         HELD = "held", "Held"
         UNKNOWN = "unknown", "Outcome unknown"
+        NEEDS_CHECK = "needs_check", "Needs a check"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
@@ -564,3 +585,28 @@ class BulkRetryItem(models.Model):
 
     def __str__(self) -> str:
         return f"Delivery {self.delivery_id} in bulk retry {self.bulk_id}"
+
+
+class VendorCheck(models.Model):
+    """What Kickoff has seen of one vendor assumption on one connection (see contract.py)."""
+
+    class State(models.TextChoices):
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "Failed"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="checks")
+    assumption = models.CharField(max_length=40)
+    state = models.CharField(max_length=16, choices=State.choices)
+    # What was seen, in words staff read (e.g. "found by listing the template's runs").
+    detail = models.CharField(max_length=500, blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "assumption"], name="one_check_per_assumption"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assumption} on connection {self.connection_id}: {self.state}"

@@ -32,7 +32,7 @@ class OAuthProvider:
     token_url: Callable[[], str]
     client_id: Callable[[], str]
     client_secret: Callable[[], str]
-    scope: str | None
+    scope: Callable[[], str] = lambda: ""
     pkce: bool = True
 
 
@@ -64,7 +64,8 @@ def _client(provider: OAuthProvider, redirect_uri: str | None = None) -> OAuth2C
     return OAuth2Client(
         client_id=provider.client_id(),
         client_secret=provider.client_secret(),
-        scope=provider.scope,
+        # An empty scope sends no `scope` parameter at all.
+        scope=provider.scope() or None,
         redirect_uri=redirect_uri,
         # Both vendors take client credentials in the form body of the token request.
         token_endpoint_auth_method="client_secret_post",

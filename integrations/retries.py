@@ -9,6 +9,7 @@ one try launches at most one process.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .audit import audit_record
+from .connections import NeedsReconnect, connection_call
+from .http import ApiError, NotFound
 from .models import (
     BulkRetry,
     BulkRetryItem,
@@ -29,6 +32,7 @@ from .models import (
     Mapping,
 )
 from .outbox import BULK_RETRY_STEP, RETRY_DELIVERY, requeue_seconds, task_publish
+from .tallyfy.client import run_url
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +147,126 @@ def delivery_cancel_next(delivery: Delivery, *, user) -> Delivery:
         pk=delivery.pk
     )
     fresh.cancel_accepted = accepted
+    return fresh
+
+
+# ---------------------------------------------------------------------------------------
+# Needs a check: staff say which run it was, or that none was made
+# ---------------------------------------------------------------------------------------
+
+
+class CheckError(Exception):
+    """The answer to a delivery that needs a check was refused; the message says why."""
+
+
+def delivery_use_run(delivery: Delivery, *, run_id: str, user) -> Delivery:
+    """Staff say `run_id` is the run this delivery's unanswered launch made: adopt it.
+
+    The run is read from Tallyfy first (it must exist and belong to the mapping's
+    template). `delivery.check_accepted` is False when the delivery no longer needed a
+    check (the other click of a double click got there first).
+    """
+    run_id = run_id.strip()
+    if not run_id:
+        raise CheckError("Choose a run, or paste a Tallyfy run id.")
+    owner = (
+        Delivery.objects.filter(run_id=run_id).exclude(pk=delivery.pk).values_list("pk", flat=True)
+    ).first()
+    if owner:
+        raise CheckError(f"Run {run_id} already belongs to delivery {owner}.")
+    tallyfy = delivery.mapping.tallyfy_connection
+    try:
+        run = connection_call(tallyfy, lambda c: c.get_run(run_id))
+    except NotFound:
+        raise CheckError(f"Tallyfy has no run {run_id}.") from None
+    except (ApiError, NeedsReconnect) as exc:
+        raise CheckError(f"Tallyfy could not be asked about run {run_id}: {exc}") from None
+    if run.checklist_id and run.checklist_id != delivery.mapping.template_id:
+        raise CheckError(f"Run {run_id} was launched from another template.")
+    now = timezone.now()
+    with transaction.atomic():
+        accepted = bool(
+            Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.NEEDS_CHECK).update(
+                status=Delivery.Status.SUCCEEDED,
+                run_id=run.id,
+                run_url=run_url(tallyfy.external_id, run.id),
+                outcome_unknown=False,
+                candidates=[],
+                last_error="",
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
+        if accepted:
+            DeliveryAttempt.objects.create(
+                delivery=delivery,
+                number=_next_attempt_number(delivery),
+                mapping_version_id=delivery.mapping_version_id,
+                trigger=DeliveryAttempt.Trigger.STAFF,
+                triggered_by=user if getattr(user, "is_authenticated", False) else None,
+                started_at=now,
+                finished_at=now,
+                duration_ms=0,
+                outcome=DeliveryAttempt.Outcome.ADOPTED,
+                response_status=200,
+                response_body=json.dumps(run.raw, default=str, ensure_ascii=False)[:4096],
+            )
+            audit_record(
+                actor=user,
+                action="delivery.run_chosen",
+                obj=delivery,
+                summary=f"Said run {run.id} is the one delivery {delivery.pk} launched",
+                run_id=run.id,
+            )
+    return _fresh(delivery, check_accepted=accepted)
+
+
+def delivery_launch_unchecked(delivery: Delivery, *, user) -> Delivery:
+    """Staff say the unanswered launch made no run: launch it (once) now."""
+    now = timezone.now()
+    with transaction.atomic():
+        accepted = bool(
+            Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.NEEDS_CHECK).update(
+                status=Delivery.Status.PENDING,
+                outcome_unknown=False,
+                candidates=[],
+                next_attempt_at=now + timedelta(seconds=requeue_seconds()),
+                lease_until=None,
+                updated_at=now,
+            )
+        )
+        if accepted:
+            audit_record(
+                actor=user,
+                action="delivery.launch_confirmed",
+                obj=delivery,
+                summary=f"Said delivery {delivery.pk}'s earlier try made no run; launching",
+            )
+            user_id = user.pk if getattr(user, "is_authenticated", False) else None
+            transaction.on_commit(
+                lambda: task_publish(
+                    RETRY_DELIVERY, delivery.pk, DeliveryAttempt.Trigger.STAFF, user_id, False
+                )
+            )
+    return _fresh(delivery, check_accepted=accepted)
+
+
+def _next_attempt_number(delivery: Delivery) -> int:
+    last = (
+        DeliveryAttempt.objects.filter(delivery=delivery)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
+
+
+def _fresh(delivery: Delivery, **flags: bool) -> Delivery:
+    fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
+        pk=delivery.pk
+    )
+    for name, value in flags.items():
+        setattr(fresh, name, value)
     return fresh
 
 

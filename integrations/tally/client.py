@@ -38,6 +38,8 @@ ANALYTICS_PERIODS: tuple[str, ...] = (
     "all",
 )
 SUBMISSION_FILTERS: tuple[str, ...] = ("all", "completed", "partial")
+#: The most submissions one page may hold. Only the submissions list documents `limit`;
+#: forms are paged at Tally's default size (50), so no `limit` is sent there.
 MAX_PAGE_SIZE = 500
 
 
@@ -84,10 +86,15 @@ class TallyQuestionField:
 
 @dataclass
 class TallyQuestion:
+    """A question. `id` (what webhook keys are built from, `question_<id>`) is empty in the
+    `{uuid, type, title}` shape one API reference shows; its inputs are then learned from
+    the form's webhook payloads (integrations/tally/learned.py)."""
+
     id: str
     type: str | None
     title: str | None
     fields: list[TallyQuestionField] = field(default_factory=list)
+    uuid: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -251,6 +258,7 @@ def parse_question(data: dict[str, Any]) -> TallyQuestion:
             for f in as_list(data.get("fields"))
             if isinstance(f, dict)
         ],
+        uuid=as_str(data.get("uuid")),
         raw=data,
     )
 
@@ -453,17 +461,15 @@ class TallyClient:
         # Docs: https://developers.tally.so/api-reference/endpoint/users/me/get
         return parse_user(_object(self._api.request("GET", "/users/me"), "user"))
 
-    def list_forms(self, page: int = 1, limit: int = 100) -> Page[TallyForm]:
-        """One page of the user's forms (`items`)."""
+    def list_forms(self, page: int = 1) -> Page[TallyForm]:
+        """One page of the user's forms (`items`), at Tally's default page size."""
         # Docs: https://developers.tally.so/api-reference/endpoint/forms/list
-        body = self._api.request(
-            "GET", "/forms", params={"page": page, "limit": min(limit, MAX_PAGE_SIZE)}
-        )
+        body = self._api.request("GET", "/forms", params={"page": page})
         return _page(body, "items", parse_form, "total", page)
 
-    def iter_forms(self, limit: int = MAX_PAGE_SIZE) -> Iterator[TallyForm]:
+    def iter_forms(self) -> Iterator[TallyForm]:
         """Every form, page after page."""
-        return iter_pages(lambda page: self.list_forms(page, limit))
+        return iter_pages(self.list_forms)
 
     def get_form(self, form_id: str) -> TallyForm:
         """One form with its blocks and settings."""

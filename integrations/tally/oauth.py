@@ -14,6 +14,9 @@ TALLY = OAuthProvider(
     token_url=lambda: settings.TALLY_OAUTH_TOKEN_URL,
     client_id=lambda: settings.TALLY_CLIENT_ID,
     client_secret=lambda: settings.TALLY_CLIENT_SECRET,
-    # `webhooks` is needed to register the submission webhook (seen in n8n/Pipedream).
-    scope="user forms responses webhooks",
+    # Tally's API reference: "Tally does not define scopes" (a token reaches everything the
+    # user can). Integrations have been seen sending `user forms responses webhooks`, so an
+    # install whose OAuth app asks for them can set TALLY_OAUTH_SCOPES; by default none is sent.
+    # Docs: https://developers.tally.so/api-reference/oauth
+    scope=lambda: settings.TALLY_OAUTH_SCOPES,
 )

@@ -47,7 +47,8 @@ def _group_of(question: dict[str, Any]) -> str | None:
     for f in question.get("fields") or []:
         if isinstance(f, dict) and f.get("blockGroupUuid"):
             return str(f["blockGroupUuid"])
-    return None
+    # The `{uuid, type, title}` shape has no fields; its uuid may name the block group.
+    return str(question["uuid"]) if question.get("uuid") else None
 
 
 def questions_with_options(questions: list[Any], blocks: list[dict[str, Any]]) -> list[dict]:

@@ -14,5 +14,4 @@ TALLYFY = OAuthProvider(
     token_url=lambda: settings.TALLYFY_OAUTH_TOKEN_URL,
     client_id=lambda: settings.TALLYFY_CLIENT_ID,
     client_secret=lambda: settings.TALLYFY_CLIENT_SECRET,
-    scope=None,
 )

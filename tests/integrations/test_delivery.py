@@ -9,8 +9,8 @@ import respx
 from django.core import mail
 from django.utils import timezone
 
+from integrations import contract, outbox
 from integrations import delivery as service
-from integrations import outbox
 from integrations.models import (
     Connection,
     Delivery,
@@ -37,12 +37,21 @@ def tallyfy_urls(settings):
 @pytest.fixture
 def tallyfy(respx_mock=None):
     with respx.mock(base_url="https://tallyfy.test", assert_all_called=False) as router:
+        # After a launch Kickoff checks that it could find the run again; Tallyfy lists
+        # no runs unless a test says otherwise.
+        router.get(RUNS).respond(200, json={"data": []})
         yield router
 
 
 @pytest.fixture
 def mapping(db, operator):
     return pf.support_mapping(tally=pf.tally_connection(), tallyfy=pf.tallyfy_connection())
+
+
+@pytest.fixture
+def lookup_verified(mapping):
+    """An earlier launch on this organization was found again by its reference."""
+    contract.check_record(mapping.tallyfy_connection, contract.RUN_LOOKUP, held=True)
 
 
 @pytest.fixture
@@ -190,7 +199,9 @@ def test_a_503_retries_on_the_published_schedule_then_fails(tallyfy, delivery, s
     assert len(mail.outbox) == 1
 
 
-def test_a_launch_that_may_have_worked_is_looked_up_before_giving_up(tallyfy, delivery, settings):
+def test_a_launch_that_may_have_worked_is_looked_up_before_giving_up(
+    tallyfy, delivery, settings, lookup_verified
+):
     settings.DELIVERY_RETRY_SCHEDULE = [30]
     launch = tallyfy.post(RUNS).mock(side_effect=httpx.ReadTimeout("timed out"))
     tallyfy.get(RUNS).respond(200, json=runs_page())
@@ -207,7 +218,9 @@ def test_a_launch_that_may_have_worked_is_looked_up_before_giving_up(tallyfy, de
     assert launch.call_count == 2
 
 
-def test_a_run_made_by_the_last_scheduled_try_is_still_adopted(tallyfy, delivery, settings):
+def test_a_run_made_by_the_last_scheduled_try_is_still_adopted(
+    tallyfy, delivery, settings, lookup_verified
+):
     settings.DELIVERY_RETRY_SCHEDULE = [30]
     tallyfy.post(RUNS).mock(side_effect=httpx.RemoteProtocolError("dropped"))
     search = tallyfy.get(RUNS)
@@ -274,7 +287,7 @@ def test_an_unknown_outcome_is_looked_up_by_marker_and_adopted_not_relaunched(
     assert second.outcome_unknown is False
 
 
-def test_a_look_up_that_finds_nothing_launches_again(tallyfy, delivery):
+def test_a_look_up_that_finds_nothing_launches_again(tallyfy, delivery, lookup_verified):
     launch = tallyfy.post(RUNS)
     launch.side_effect = [httpx.ReadTimeout("timed out"), httpx.Response(201, json=run_body("r2"))]
     tallyfy.get(RUNS).respond(200, json=runs_page())
@@ -287,7 +300,7 @@ def test_a_look_up_that_finds_nothing_launches_again(tallyfy, delivery):
     assert launch.call_count == 2
 
 
-def test_a_similar_marker_is_not_mistaken_for_ours(tallyfy, delivery):
+def test_a_similar_marker_is_not_mistaken_for_ours(tallyfy, delivery, lookup_verified):
     launch = tallyfy.post(RUNS)
     launch.side_effect = [httpx.ReadTimeout("timed out"), httpx.Response(201, json=run_body("r2"))]
     lookalike = run_body("other", reference(f"{delivery.marker}0"))
@@ -306,7 +319,7 @@ def test_the_marker_names_this_install_so_another_kickoff_never_adopts_our_runs(
 
 
 def test_a_run_another_install_made_for_its_own_delivery_of_the_same_id_is_not_adopted(
-    tallyfy, delivery
+    tallyfy, delivery, lookup_verified
 ):
     launch = tallyfy.post(RUNS)
     launch.side_effect = [httpx.ReadTimeout("timed out"), httpx.Response(201, json=run_body("r2"))]

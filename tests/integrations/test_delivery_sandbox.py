@@ -7,7 +7,8 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from integrations import connections, outbox, reconcile
+from integrations import connections, contract, outbox, reconcile, retries
+from integrations.delivery import delivery_process
 from integrations.mappings import mapping_enable
 from integrations.models import Connection, Delivery, DeliveryAttempt, Endpoint, Submission
 from tests import pipeline_factories as pf
@@ -106,15 +107,74 @@ def test_a_429_burst_is_waited_out_and_launches_once(sandbox, mapping, task_queu
     assert len(runs(sandbox)) == 1
 
 
-def test_a_500_is_retried_after_looking_for_the_run_and_launches_once(sandbox, mapping, task_queue):
-    fault(sandbox, "500")
-    submit(sandbox)
+def switch(base, **values):
+    httpx.post(f"{base}/sandbox/tallyfy/control/switches", json=values).raise_for_status()
+
+
+TALLYFY_VARIANTS = [
+    pytest.param({}, id="search-reads-summaries"),
+    pytest.param({"runs_search": "name_only"}, id="search-reads-names-only"),
+    pytest.param({"runs_search": "name_only", "summary": "dropped"}, id="summary-dropped"),
+]
+
+
+@pytest.mark.parametrize("variant", TALLYFY_VARIANTS)
+def test_once_a_launch_was_found_again_a_500_is_looked_up_then_launched_once(
+    sandbox, mapping, task_queue, variant
+):
+    switch(sandbox, **variant)
+    submit(sandbox, "first@example.com")  # a first launch: Kickoff finds its run again
     task_queue.drain()
-    delivery = the_delivery()
+    assert contract.check_state(mapping.tallyfy_connection, contract.RUN_LOOKUP) == "verified"
+
+    fault(sandbox, "500")
+    submit(sandbox, "second@example.com")
+    task_queue.drain()
+    delivery = Delivery.objects.latest("pk")
     assert delivery.status == Delivery.Status.RETRYING and delivery.outcome_unknown
 
     make_due(delivery)
     task_queue.drain()
+
+    assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.SUCCEEDED
+    assert len(runs(sandbox)) == 2
+
+
+@pytest.mark.parametrize("variant", TALLYFY_VARIANTS)
+def test_a_dropped_answer_is_adopted_by_whichever_way_finds_runs_here(
+    sandbox, mapping, task_queue, variant
+):
+    switch(sandbox, **variant)
+    submit(sandbox, "first@example.com")
+    task_queue.drain()
+
+    fault(sandbox, "drop")
+    submit(sandbox, "second@example.com")
+    task_queue.drain()
+    delivery = Delivery.objects.latest("pk")
+    make_due(delivery)
+    task_queue.drain()
+
+    delivery = Delivery.objects.get(pk=delivery.pk)
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert len(runs(sandbox)) == 2  # one per submission, none twice
+    assert [a.outcome for a in delivery.attempts.order_by("number")] == ["retry", "adopted"]
+
+
+def test_before_any_launch_was_found_again_a_500_waits_for_staff_who_launch_it_once(
+    sandbox, mapping, task_queue, operator
+):
+    fault(sandbox, "500")
+    submit(sandbox)
+    task_queue.drain()
+    make_due(the_delivery())
+    task_queue.drain()
+
+    delivery = the_delivery()
+    assert delivery.status == Delivery.Status.NEEDS_CHECK and runs(sandbox) == []
+
+    retries.delivery_launch_unchecked(delivery, user=operator)
+    delivery_process(delivery.pk, trigger="staff", user=operator)
 
     assert the_delivery().status == Delivery.Status.SUCCEEDED
     assert len(runs(sandbox)) == 1

@@ -167,12 +167,23 @@ def test_it_pages_through_forms_under_items(tally, router):
         page = int(request.url.params["page"])
         items = [{"id": f"f{page}", "name": f"Form {page}", "numberOfSubmissions": page}]
         return httpx.Response(
-            200, json={"items": items, "page": page, "limit": 500, "total": 2, "hasMore": page < 2}
+            200, json={"items": items, "page": page, "limit": 50, "total": 2, "hasMore": page < 2}
         )
 
     route = router.get("/forms").mock(side_effect=forms)
     assert [f.id for f in tally.iter_forms()] == ["f1", "f2"]
-    assert [c.request.url.params["limit"] for c in route.calls] == ["500", "500"]
+    # `limit` is documented for submissions only; forms come at Tally's default size.
+    assert ["limit" in c.request.url.params for c in route.calls] == [False, False]
+
+
+def test_it_pages_forms_by_total_when_tally_leaves_out_has_more(tally, router):
+    def forms(request):
+        page = int(request.url.params["page"])
+        items = [{"id": f"f{page}-{i}", "name": "Form"} for i in range(50 if page < 3 else 7)]
+        return httpx.Response(200, json={"items": items, "page": page, "limit": 50, "total": 107})
+
+    router.get("/forms").mock(side_effect=forms)
+    assert len(list(tally.iter_forms())) == 107
 
 
 def test_a_forms_page_carries_totals_and_parsed_fields(tally, router):
@@ -197,16 +208,18 @@ def test_a_forms_page_carries_totals_and_parsed_fields(tally, router):
             "hasMore": False,
         },
     )
-    page = tally.list_forms(page=1, limit=50)
+    page = tally.list_forms(page=1)
     assert page.total == 1 and page.has_more is False and page.page == 1
     form = page.items[0]
     assert form.number_of_submissions == 12 and form.workspace_id == "ws1"
     assert form.created_at == datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_it_caps_the_page_size_at_tallys_maximum(tally, router):
-    route = router.get("/forms").respond(200, json={"items": [], "hasMore": False})
-    tally.list_forms(limit=10_000)
+def test_it_caps_the_submissions_page_size_at_tallys_maximum(tally, router):
+    route = router.get("/forms/wA1/submissions").respond(
+        200, json={"submissions": [], "hasMore": False}
+    )
+    tally.list_submissions("wA1", limit=10_000)
     assert route.calls.last.request.url.params["limit"] == "500"
 
 

@@ -38,15 +38,25 @@ def vendors(settings):
 
 
 @pytest.mark.django_db
-def test_connect_tally_redirects_to_consent_with_state_pkce_and_scopes(staff_client, settings):
+def test_connect_tally_redirects_to_consent_with_state_and_pkce_but_no_scope(
+    staff_client, settings
+):
     query, location = start(staff_client, "tally")
     assert location.startswith(settings.TALLY_OAUTH_AUTHORIZE_URL + "?")
     assert query["response_type"] == ["code"]
     assert query["client_id"] == [settings.TALLY_CLIENT_ID]
-    assert query["scope"] == ["user forms responses webhooks"]
+    # Tally's API reference: "Tally does not define scopes".
+    assert "scope" not in query
     assert query["code_challenge_method"] == ["S256"]
     assert len(query["state"][0]) >= 20 and query["code_challenge"][0]
     assert query["redirect_uri"] == [f"{settings.PUBLIC_BASE_URL}/connections/tally/callback/"]
+
+
+@pytest.mark.django_db
+def test_connect_tally_asks_for_the_scopes_an_install_configures(staff_client, settings):
+    settings.TALLY_OAUTH_SCOPES = "user forms responses webhooks"
+    query, _ = start(staff_client, "tally")
+    assert query["scope"] == ["user forms responses webhooks"]
 
 
 @pytest.mark.django_db
