@@ -30,6 +30,7 @@ from integrations.connections import (
     connection_test,
     tallyfy_organizations,
 )
+from integrations.contract import checks_for
 from integrations.http import ApiError
 from integrations.models import AuditEvent, Connection, Provider
 
@@ -56,6 +57,8 @@ def _redirect_uri(request, provider: Provider) -> str:
 @staff_required
 def connections(request):
     rows = list(Connection.objects.select_related("connected_by"))
+    for row in rows:
+        row.assumptions = checks_for(row)
     history = AuditEvent.objects.filter(object_type="Connection").select_related("actor")[:10]
     return render(
         request, "dashboard/connections/list.html", {"connections": rows, "history": history}

@@ -15,6 +15,12 @@ urlpatterns = [
     path("<int:pk>/row/", views.delivery_row, name="delivery_row"),
     path("<int:pk>/retry/", views.delivery_retry, name="delivery_retry"),
     path("<int:pk>/cancel-next/", views.delivery_cancel_next, name="delivery_cancel_next"),
+    path("<int:pk>/use-run/", views.delivery_use_run, name="delivery_use_run"),
+    path(
+        "<int:pk>/launch-unchecked/",
+        views.delivery_launch_unchecked,
+        name="delivery_launch_unchecked",
+    ),
     # Per mapping: Tally's own delivery log of the webhook for the mapping's form.
     path("tally/<int:pk>/", views.mapping_tally_log, name="mapping_tally_log"),
     path(

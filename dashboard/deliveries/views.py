@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
@@ -164,6 +165,8 @@ def _pretty_payload(delivery: Delivery) -> str:
 
 
 def _detail_context(delivery: Delivery) -> dict:
+    for candidate in delivery.candidates or []:
+        candidate["created"] = parse_datetime(candidate.get("created_at") or "")
     attempts = queries.delivery_attempts(delivery)
     for a in attempts:
         a.request_pretty = (
@@ -243,6 +246,54 @@ def delivery_cancel_next(request, pk: int):
         return _toast(response, message, level)
     getattr(messages, level)(request, message)
     return redirect("dashboard:delivery_detail", pk=pk)
+
+
+def _check_answer(request, pk: int, message: str, level: str) -> HttpResponse:
+    """The delivery page's live part (HTMX) or a redirect to the page, with `message`."""
+    if request.htmx:
+        response = render(
+            request,
+            "dashboard/deliveries/detail.html#live",
+            _detail_context(queries.delivery_for_page(pk)),
+        )
+        return _toast(response, message, level)
+    getattr(messages, level)(request, message)
+    return redirect("dashboard:delivery_detail", pk=pk)
+
+
+@operator_required
+@require_POST
+def delivery_use_run(request, pk: int):
+    """Needs a check: staff say which Tallyfy run the unanswered launch made."""
+    delivery = get_object_or_404(
+        Delivery.objects.select_related("mapping__tallyfy_connection"), pk=pk
+    )
+    try:
+        done = retries.delivery_use_run(
+            delivery, run_id=request.POST.get("run_id", ""), user=request.user
+        )
+    except retries.CheckError as exc:
+        return _check_answer(request, pk, str(exc), "error")
+    if done.check_accepted:
+        return _check_answer(
+            request, pk, f"Delivery {pk} now points at run {done.run_id}.", "success"
+        )
+    return _check_answer(
+        request, pk, f"Delivery {pk} is {done.get_status_display().lower()} already.", "warning"
+    )
+
+
+@operator_required
+@require_POST
+def delivery_launch_unchecked(request, pk: int):
+    """Needs a check: staff say the unanswered launch made no run; launch it now."""
+    delivery = get_object_or_404(Delivery, pk=pk)
+    done = retries.delivery_launch_unchecked(delivery, user=request.user)
+    if done.check_accepted:
+        return _check_answer(request, pk, f"Delivery {pk} is being launched.", "success")
+    return _check_answer(
+        request, pk, f"Delivery {pk} is {done.get_status_display().lower()} already.", "warning"
+    )
 
 
 # --- export ------------------------------------------------------------------------------

@@ -433,6 +433,8 @@ class OverviewStats:
     failure_rate: float | None  # failed / finished, last 24 h; None when nothing finished
     queue_lag: timedelta | None  # age of the oldest delivery waiting for a worker
     latest_failures: list[Delivery]
+    # Deliveries waiting for staff to say whether Tallyfy made their run (any age).
+    needs_check: int = 0
 
     @property
     def chart(self) -> dict[str, Any]:
@@ -487,7 +489,7 @@ def delivery_queue_lag(*, now: datetime | None = None) -> timedelta | None:
 
 
 def overview_stats(*, now: datetime | None = None) -> OverviewStats:
-    """Health at a glance (six queries)."""
+    """Health at a glance (seven queries)."""
     now = now or timezone.now()
     connections = list(Connection.objects.exclude(status=Connection.Status.ACTIVE))
     mappings = [
@@ -527,4 +529,5 @@ def overview_stats(*, now: datetime | None = None) -> OverviewStats:
         failure_rate=rate,
         queue_lag=delivery_queue_lag(now=now),
         latest_failures=failures,
+        needs_check=Delivery.objects.filter(status=Delivery.Status.NEEDS_CHECK).count(),
     )

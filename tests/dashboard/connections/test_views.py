@@ -273,3 +273,25 @@ def test_disconnect_asks_first_then_deletes_the_tokens_and_records_who(staff_cli
     assert not Connection.objects.exists()
     event = AuditEvent.objects.get()
     assert event.actor == operator and event.action == "connection.deleted"
+
+
+@pytest.mark.django_db
+def test_each_vendor_assumption_shows_its_source_what_was_seen_and_the_fallback(staff_client):
+    from integrations import contract
+    from tests.factories import TallyfyConnectionFactory
+
+    tallyfy = TallyfyConnectionFactory()
+    contract.check_record(
+        tallyfy, contract.RUN_LOOKUP, held=True, detail="found by searching runs for its reference"
+    )
+    contract.check_record(tallyfy, contract.SUMMARY_KEPT, held=False, detail="summary dropped")
+
+    page = staff_client.get(reverse("dashboard:connections")).content.decode()
+
+    assert "What Kickoff assumes about Tallyfy" in page
+    lookup = page[page.index(f"check-{tallyfy.pk}-run_lookup") :]
+    lookup = lookup[: lookup.index("</tr>")]
+    assert "guess" in lookup and "Verified" in lookup and "searching runs" in lookup
+    assert "never relaunched blindly" in lookup
+    summary = page[page.index(f"check-{tallyfy.pk}-summary_kept") :]
+    assert "Failed" in summary[: summary.index("</tr>")]
