@@ -1,10 +1,10 @@
 """What Kickoff assumes about Tally and Tallyfy, and what it has seen hold on each connection.
 
 Neither vendor documents everything Kickoff relies on (docs/vendor-notes.md, "Where the
-sources disagree"). Each such point is an `Assumption`: where it comes from (the vendor's
+sources disagree"). Each such point is an Assumption: where it comes from (the vendor's
 docs, behaviour seen in other integrations, or a guess), and what Kickoff does while it is
 not verified or after it failed. The pipeline records what it sees as it works
-(`check_record`); the Connections page and README show the result, so no guess is silent.
+(check_record); the Connections page and README show the result, so no guess is silent.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         Provider.TALLYFY,
         "Tallyfy keeps the summary sent at launch",
         "seen",
-        "SDKs send `summary`; the launch docs do not list it.",
+        "SDKs send summary; the launch docs do not list it.",
         "Runs are looked up by name, kick-off values and creation time instead.",
     ),
     Assumption(
@@ -72,7 +72,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         Provider.TALLY,
         "Tally's webhook delivery log can be read",
         "seen",
-        "`GET /webhooks/{id}/events` is used by integrations, not in the API reference.",
+        "GET /webhooks/{id}/events is used by integrations, not in the API reference.",
         "Reconcile still recovers missed submissions from the submissions list.",
     ),
     Assumption(
@@ -80,15 +80,15 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         Provider.TALLY,
         "Submissions can be listed between two dates",
         "doc",
-        "`startDate`/`endDate` on the submissions list; `afterId`'s direction is unstated.",
-        "Reconcile pages by date windows with an overlap, never by `afterId`.",
+        "startDate/endDate on the submissions list; afterId's direction is unstated.",
+        "Reconcile pages by date windows with an overlap, never by afterId.",
     ),
     Assumption(
         QUESTION_IDS,
         Provider.TALLY,
         "A form's questions carry the ids webhook keys are made of",
         "doc",
-        "One API reference shows `{id, type, title, fields}`, another `{uuid, type, title}`.",
+        "One API reference shows {id, type, title, fields}, another {uuid, type, title}.",
         "The builder also offers the fields learned from the form's webhook payloads; "
         "Listen for a test submission teaches them before enabling.",
     ),
@@ -97,7 +97,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         Provider.TALLY,
         "A form's blocks carry its choice options",
         "doc",
-        "Options are blocks sharing the question's group; webhooks carry `options` too.",
+        "Options are blocks sharing the question's group; webhooks carry options too.",
         "Options come from every source; a choice whose options are unknown blocks Enable.",
     ),
 )
@@ -123,7 +123,7 @@ class CheckView:
 
 
 def check_record(connection: Connection, key: str, *, held: bool, detail: str = "") -> None:
-    """Record what was just seen of assumption `key` on `connection`."""
+    """Record what was just seen of assumption key on connection."""
     if key not in BY_KEY:
         raise ValueError(f"unknown assumption {key!r}")
     VendorCheck.objects.update_or_create(
@@ -138,7 +138,7 @@ def check_record(connection: Connection, key: str, *, held: bool, detail: str = 
 
 
 def check_get(connection: Connection, key: str) -> VendorCheck | None:
-    """What was last seen of assumption `key` on `connection`, if anything."""
+    """What was last seen of assumption key on connection, if anything."""
     return VendorCheck.objects.filter(connection=connection, assumption=key).first()
 
 
@@ -153,7 +153,7 @@ def check_state(connection: Connection, key: str) -> str:
 
 
 def checks_for(connection: Connection) -> list[CheckView]:
-    """Every assumption about `connection`'s vendor, with what was seen of it."""
+    """Every assumption about connection's vendor, with what was seen of it."""
     seen = {c.assumption: c for c in VendorCheck.objects.filter(connection=connection)}
     out = []
     for assumption in ASSUMPTIONS:
