@@ -57,17 +57,21 @@ class Lookup:
     run: Run | None
     how: str = ""
     candidates: tuple[Run, ...] = field(default=())
-    # Several runs alike: one of them may well be this launch's.
+    # Several runs alike, or more runs since the launch than one look-up reads: the run
+    # may exist unseen, so "not found" proves nothing.
     ambiguous: bool = False
 
 
-def _newest_runs(client, checklist_id: str, horizon: datetime | None) -> Iterator[Run]:
-    """The template's runs, newest first, back to `horizon`."""
+def _newest_runs(client, checklist_id: str, horizon: datetime | None, seen: dict) -> Iterator[Run]:
+    """The template's runs, newest first, back to `horizon`; `seen["complete"]` says
+    whether they reached it (False: more pages than MAX_PAGES were newer)."""
+    seen["complete"] = False
     for number in range(1, MAX_PAGES + 1):
         page = client.find_runs(checklist_id=checklist_id, per_page=100, page=number)
         yield from page.items
         oldest = min((r.created_at for r in page.items if r.created_at), default=None)
         if not page.has_more or (horizon and oldest and oldest < horizon):
+            seen["complete"] = True
             return
 
 
@@ -118,7 +122,8 @@ def run_lookup(
                 return Lookup(run, SEARCH)
     horizon = (since - MARGIN) if since else None
     window: list[Run] = []
-    for run in _newest_runs(client, checklist_id, horizon):
+    seen: dict = {}
+    for run in _newest_runs(client, checklist_id, horizon, seen):
         if run.id in taken:
             continue
         if find_marker(run.summary) in markers:
@@ -134,7 +139,7 @@ def run_lookup(
         return Lookup(alike[0], MATCH, tuple(alike))
     if alike:
         return Lookup(None, "", tuple(alike), ambiguous=True)
-    return Lookup(None, "", tuple(window))
+    return Lookup(None, "", tuple(window), ambiguous=not seen["complete"])
 
 
 def lookup_verify(connection, client, *, run: Run, body: Mapping[str, Any], since: datetime):

@@ -157,3 +157,14 @@ def test_a_run_no_way_can_find_is_recorded_as_failed(tallyfy_connection):
     )
 
     assert check_state(tallyfy_connection, RUN_LOOKUP) == "failed"
+
+
+def test_more_runs_since_the_launch_than_a_look_up_reads_prove_nothing():
+    others = [run(f"o{i}", name=f"Other {i}", minutes_ago=0) for i in range(600)]
+    found = lookup(Tallyfy(others, searchable=False))
+    assert found.run is None and found.ambiguous
+
+
+def test_a_look_up_that_read_back_past_the_launch_is_conclusive():
+    found = lookup(Tallyfy([run("o1", name="Other")], searchable=False))
+    assert found.run is None and not found.ambiguous
