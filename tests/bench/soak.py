@@ -35,12 +35,13 @@ from tests.bench import stack
 DB = "kickoff_soak"
 
 
-def child(count: int, senders: int) -> int:
+def child(count: int, senders: int, variant: dict[str, str]) -> int:
     port, vendor_port = stack.free_port(), stack.free_port()
     env = stack.prepare(
         DB,
         port,
         **stack.vendor_urls(vendor_port),
+        **variant,
         DELIVERY_RETRY_SCHEDULE="1,2,3,5,8,13,21",
         DELIVERY_LEASE_SECONDS="15",
         HTTP_TIMEOUT_SECONDS="5",
@@ -226,6 +227,32 @@ def child(count: int, senders: int) -> int:
             if not Delivery.objects.filter(status__in=[*open_states, "failed"]).exists():
                 break
             time.sleep(1)
+        # Needs a check: staff look in Tallyfy for the run (its name carries the
+        # respondent's email) and either pick it or say none was made.
+        from integrations.retries import delivery_launch_unchecked, delivery_use_run
+
+        checked = list(Delivery.objects.filter(status="needs_check").select_related("mapping"))
+        owned = set(Delivery.objects.exclude(run_id="").values_list("run_id", flat=True))
+        picked = launched = 0
+        for waiting in checked:
+            name = waiting.attempts.exclude(request_body=None).first().request_body["name"]
+            made = [
+                r
+                for r in Run.objects.filter(checklist_id=pf.SUPPORT_TRIAGE_ID, name=name)
+                if r.id not in owned
+            ]
+            if made:
+                delivery_use_run(waiting, run_id=made[0].id, user=None)
+                owned.add(made[0].id)
+                picked += 1
+            else:
+                delivery_launch_unchecked(waiting, user=None)
+                launched += 1
+        deadline = time.time() + 120
+        while checked and time.time() < deadline:
+            if not Delivery.objects.filter(status__in=[*open_states, "needs_check"]).exists():
+                break
+            time.sleep(1)
         from integrations.reconcile import reconcile_enabled_mappings
 
         reconciled = reconcile_enabled_mappings()
@@ -241,7 +268,7 @@ def child(count: int, senders: int) -> int:
         markers = collections.Counter(
             (s or "").rsplit("Kickoff reference: ", 1)[-1] for _, s in runs
         )
-        doubled = {m: n for m, n in markers.items() if n > 1}
+        doubled = {m: n for m, n in markers.items() if m and n > 1}
         deliveries = dict(Delivery.objects.values_list("pk", "run_id"))
         run_ids = {r for r, _ in runs}
         orphan_runs = run_ids - set(deliveries.values())
@@ -293,6 +320,9 @@ def child(count: int, senders: int) -> int:
         )
         print(f"attempts: {dict(attempt_outcomes)}; errors: {dict(error_kinds)}")
         print(
+            f"needs a check: {len(checked)} (staff picked the run of {picked}, launched {launched})"
+        )
+        print(
             f"all sent after {sent_done:.0f}s, all settled after {drained:.0f}s; "
             f"{len(gave_up)} failed for good under the faults and succeeded on a staff "
             f"retry; reconcile added {reconciled}"
@@ -317,6 +347,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument(
+        "--tallyfy-search",
+        choices=["name_and_summary", "name_only"],
+        default="name_and_summary",
+        help="the sandbox Tallyfy's runs search (SANDBOX_TALLYFY_RUNS_SEARCH)",
+    )
+    parser.add_argument(
+        "--tallyfy-summary",
+        choices=["kept", "dropped"],
+        default="kept",
+        help="whether the sandbox Tallyfy keeps a launch's summary (SANDBOX_TALLYFY_SUMMARY)",
+    )
     args, _ = parser.parse_known_args()
     code = subprocess.run(
         [
@@ -328,6 +370,10 @@ def main() -> None:
             str(args.count),
             "--senders",
             str(args.senders),
+            "--tallyfy-search",
+            args.tallyfy_search,
+            "--tallyfy-summary",
+            args.tallyfy_summary,
         ],
         cwd=stack.ROOT,
     ).returncode
@@ -341,6 +387,12 @@ if __name__ == "__main__":
         p.add_argument("--child", action="store_true")
         p.add_argument("--count", type=int, default=5000)
         p.add_argument("--senders", type=int, default=8)
+        p.add_argument("--tallyfy-search", default="name_and_summary")
+        p.add_argument("--tallyfy-summary", default="kept")
         a = p.parse_args()
-        sys.exit(child(a.count, a.senders))
+        variant = {
+            "SANDBOX_TALLYFY_RUNS_SEARCH": a.tallyfy_search,
+            "SANDBOX_TALLYFY_SUMMARY": a.tallyfy_summary,
+        }
+        sys.exit(child(a.count, a.senders, variant))
     main()
