@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
+from . import contract
 from .audit import audit_record
 from .connections import NeedsReconnect, connection_call
+from .contract import check_record
 from .http import ApiError
 from .ingest import submission_ingest
-from .models import Endpoint, Mapping, Submission
+from .models import Connection, Endpoint, Mapping, Submission
 from .tally import webhook as tally_webhook
 from .tally.answers import answers_from_submission
+from .tally.client import TallySubmission
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,14 @@ class RedeliverError(Exception):
 #: back (plus a margin) in its delivery log on each reconcile.
 EVENT_LOG_LOOKBACK = timedelta(hours=36)
 EVENT_LOG_MAX_PAGES = 40
+#: Submissions are listed by date window, never by `afterId`: its direction is unstated
+#: (docs/vendor-notes.md, "Where the sources disagree"). Each run re-reads this much before
+#: the watermark, so a submission Tally lists late is still found.
+SUBMISSION_OVERLAP = timedelta(hours=1)
+SUBMISSION_WINDOW = timedelta(days=1)
+#: Pages one run may read; a larger backlog is finished by the next runs, never skipped.
 SUBMISSION_MAX_PAGES = 20
+SUBMISSION_PAGE_SIZE = 500
 
 
 @dataclass
@@ -49,20 +59,23 @@ class Reconciled:
     ingested: int = 0
     duplicates: int = 0
     skipped: int = 0
+    # False when the page budget ran out before now: the watermark waits at the first
+    # window not read completely.
+    caught_up: bool = True
+    event_log_error: str = ""
 
 
 def reconcile_mapping(mapping: Mapping) -> Reconciled:
     """Ingest what Tally has but Kickoff never received, for the mapping's form.
 
-    Two sources, both through the receiver's ingest (source = reconcile), both deduped by
-    the Submission's unique constraints so nothing is ever stored or launched twice:
-    Tally's webhook delivery log (FAILED/DROPPED events: the envelope as it was signed)
-    and Tally's submissions since the last one seen (`afterId`), for anything the log
-    no longer shows.
+    Two sources, both through the receiver's ingest (source = reconcile), both deduped on
+    `(formId, submissionId)` as the receiver is, so nothing is ever stored or launched
+    twice: Tally's webhook delivery log (FAILED/DROPPED events: the envelope as it was
+    signed), then Tally's completed submissions by date window from the endpoint's
+    watermark, for anything the log does not show. A log Tally will not give does not
+    stop the second.
     """
-    endpoint = Endpoint.objects.filter(
-        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
-    ).first()
+    endpoint = _endpoint(mapping)
     result = Reconciled()
     if endpoint is None:
         return result
@@ -89,64 +102,26 @@ def reconcile_mapping(mapping: Mapping) -> Reconciled:
         else:
             result.duplicates += 1
 
-    # 1. The webhook delivery log, newest first, back to the lookback horizon.
     if endpoint.tally_webhook_id:
-        horizon = timezone.now() - EVENT_LOG_LOOKBACK
-        for number in range(1, EVENT_LOG_MAX_PAGES + 1):
-            page = connection_call(
-                connection, lambda c, n=number: c.list_webhook_events(endpoint.tally_webhook_id, n)
+        try:
+            _reconcile_event_log(connection, endpoint, ingest)
+        except ApiError as exc:
+            # The log is not in Tally's API reference (docs/vendor-notes.md): without it
+            # the submissions below still recover everything, only later.
+            result.event_log_error = str(exc)
+            check_record(
+                connection,
+                contract.EVENT_LOG,
+                held=False,
+                detail=f"Tally answered {exc.status or 'an error'} to "
+                f"GET /webhooks/{endpoint.tally_webhook_id}/events (form {mapping.form_id}): "
+                f"{exc.message}",
             )
-            for event in page.items:
-                if event.delivery_status in ("FAILED", "DROPPED") and isinstance(
-                    event.payload, dict
-                ):
-                    ingest(event.payload)
-            oldest = min((e.created_at for e in page.items if e.created_at), default=None)
-            if not page.has_more or (oldest and oldest < horizon):
-                break
-
-    # 2. Completed submissions since the last one reconciled (the first time: since the
-    # endpoint exists; older submissions were never meant to launch anything).
-    cursor = endpoint.reconcile_after_id or None
-    questions = mapping.current_version.form_questions if mapping.current_version else []
-    fetched = []
-    cursor_ok = True
-    for number in range(1, SUBMISSION_MAX_PAGES + 1):
-        page = connection_call(
-            connection,
-            lambda c, n=number: c.list_submissions(
-                mapping.form_id,
-                page=n,
-                limit=500,
-                filter="completed",
-                after_id=cursor,
-                start_date=None if cursor else endpoint.created_at,
-            ),
-        )
-        questions = questions or [q.raw for q in page.questions]
-        fetched.extend(page.items)
-        if not page.has_more:
-            break
-    else:
-        # More than the pages read: ingest them, but keep the cursor where it is (the
-        # unread ones are older than these) and catch up on the next runs.
-        log.warning("reconcile of mapping %s: backlog larger than one run reads", mapping.pk)
-        cursor_ok = False
-    known = set(_known_submission_ids(mapping.form_id, [s.id for s in fetched]))
-    # Oldest first, so the cursor only ever moves past what was ingested.
-    fetched.sort(key=lambda s: (s.submitted_at or timezone.now(), s.id))
-    for sub in fetched:
-        if sub.id in known:
-            result.seen += 1
-            result.duplicates += 1
+            log.warning("reconcile of mapping %s: no event log: %s", mapping.pk, exc)
         else:
-            ingest(_envelope_from_submission(mapping, sub, questions))
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        reconcile_after_id=(
-            fetched[-1].id if fetched and cursor_ok else endpoint.reconcile_after_id
-        ),
-        reconciled_at=timezone.now(),
-    )
+            check_record(connection, contract.EVENT_LOG, held=True)
+
+    _reconcile_submissions(mapping, endpoint, ingest, result)
     log.info(
         "reconciled mapping %s: %d seen, %d ingested, %d already here",
         mapping.pk,
@@ -156,6 +131,112 @@ def reconcile_mapping(mapping: Mapping) -> Reconciled:
         extra={"mapping_id": mapping.pk},
     )
     return result
+
+
+Ingest = Callable[[dict[str, Any]], None]
+
+
+def _reconcile_event_log(connection: Connection, endpoint: Endpoint, ingest: Ingest) -> None:
+    """The webhook delivery log, newest first, back to the lookback horizon."""
+    horizon = timezone.now() - EVENT_LOG_LOOKBACK
+    for number in range(1, EVENT_LOG_MAX_PAGES + 1):
+        page = connection_call(
+            connection, lambda c, n=number: c.list_webhook_events(endpoint.tally_webhook_id, n)
+        )
+        for event in page.items:
+            if event.delivery_status in ("FAILED", "DROPPED") and isinstance(event.payload, dict):
+                ingest(event.payload)
+        oldest = min((e.created_at for e in page.items if e.created_at), default=None)
+        if not page.has_more or (oldest and oldest < horizon):
+            break
+
+
+def _reconcile_submissions(
+    mapping: Mapping, endpoint: Endpoint, ingest: Ingest, result: Reconciled
+) -> None:
+    """Completed submissions by date window from the watermark (minus the overlap) to now.
+
+    The watermark moves only past windows read to their last page; the first time it is
+    the endpoint's creation (older submissions were never meant to launch anything).
+    """
+    connection = mapping.tally_connection
+    questions = mapping.current_version.form_questions if mapping.current_version else []
+    # Whole seconds (Tally's timestamps have milliseconds, and a bound it rounds must not
+    # make a submission look outside the window), rounded up so this second is read too.
+    now = timezone.now().replace(microsecond=0) + _SECOND
+    since = endpoint.reconcile_since or endpoint.created_at
+    start = (since - SUBMISSION_OVERLAP).replace(microsecond=0)
+    watermark = endpoint.reconcile_since
+    handled: set[str] = set()
+    outside: list[str] = []
+    answered = False
+    budget = SUBMISSION_MAX_PAGES
+    while start < now:
+        end = min(start + SUBMISSION_WINDOW, now)
+        fetched: list[TallySubmission] = []
+        number, complete = 1, False
+        while budget > 0:
+            budget -= 1
+            page = connection_call(
+                connection,
+                lambda c, n=number, a=start, b=end: c.list_submissions(
+                    mapping.form_id,
+                    page=n,
+                    limit=SUBMISSION_PAGE_SIZE,
+                    filter="completed",
+                    start_date=a,
+                    end_date=b,
+                ),
+            )
+            answered = True
+            questions = questions or [q.raw for q in page.questions]
+            for sub in page.items:
+                if sub.submitted_at and not start <= sub.submitted_at <= end + _SECOND:
+                    # Its own window reads it; here it could predate the endpoint.
+                    outside.append(sub.id)
+                else:
+                    fetched.append(sub)
+            if not page.has_more:
+                complete = True
+                break
+            number += 1
+        fresh = [s for s in fetched if s.id not in handled]
+        handled.update(s.id for s in fresh)
+        known = set(_known_submission_ids(mapping.form_id, [s.id for s in fresh]))
+        for sub in sorted(fresh, key=lambda s: (s.submitted_at or now, s.id)):
+            if sub.id in known:
+                result.seen += 1
+                result.duplicates += 1
+            else:
+                ingest(_envelope_from_submission(mapping, sub, questions))
+        if not complete:
+            result.caught_up = False
+            log.warning(
+                "reconcile of mapping %s: backlog from %s is larger than one run reads",
+                mapping.pk,
+                start.isoformat(),
+            )
+            break
+        watermark, start = end, end
+    if answered:
+        if outside:
+            check_record(
+                connection,
+                contract.SUBMISSION_WINDOWS,
+                held=False,
+                detail=f"Tally listed {len(outside)} submission(s) of form {mapping.form_id} "
+                f"outside the dates asked (e.g. {outside[0]}); each is read in its own window.",
+            )
+        else:
+            check_record(connection, contract.SUBMISSION_WINDOWS, held=True)
+    # The old `afterId` cursor is dropped: nothing reads it, and a cursor Tally refuses
+    # could otherwise never break a run again.
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        reconcile_since=watermark, reconcile_after_id="", reconciled_at=timezone.now()
+    )
+
+
+_SECOND = timedelta(seconds=1)
 
 
 def _known_submission_ids(form_id: str, ids: list[str]) -> Iterable[str]:

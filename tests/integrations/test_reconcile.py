@@ -1,10 +1,13 @@
 """Reconcile and Tally's delivery log (services; Tally faked with respx)."""
 
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 import respx
+from django.utils import timezone
 
-from integrations import reconcile
+from integrations import contract, reconcile
 from integrations.models import AuditEvent, Endpoint, Submission
 from tests import pipeline_factories as pf
 
@@ -25,25 +28,33 @@ def mapping(db):
 
 
 class TallySubmissions:
-    """Tally's completed submissions of the support form: newest first, one per page,
-    only those after `afterId` when it is given (as Tally pages them)."""
+    """Tally's completed submissions of the support form, listed as Tally documents it:
+    newest first, between `startDate` and `endDate` (inclusive), `per_page` a page. With
+    `ignore_dates` it lists every submission whatever the dates asked."""
 
-    def __init__(self, *ids):
-        self.ids = list(ids)  # oldest first
-        self.asked_after = []
+    def __init__(self, submitted: dict[str, datetime], *, per_page=500, ignore_dates=False):
+        self.submitted = submitted
+        self.per_page = per_page
+        self.ignore_dates = ignore_dates
+        self.asked = []
 
     def __call__(self, request):
-        after = request.url.params.get("afterId")
-        self.asked_after.append(after)
-        newer = [i for i in self.ids if after is None or self.ids.index(i) > self.ids.index(after)]
-        newest_first = newer[::-1]
-        number = int(request.url.params.get("page", 1))
-        page = newest_first[number - 1 : number]
+        params = dict(request.url.params)
+        self.asked.append(params)
+        start = datetime.fromisoformat(params["startDate"])
+        end = datetime.fromisoformat(params["endDate"])
+        listed = sorted(
+            (sid for sid, at in self.submitted.items() if self.ignore_dates or start <= at <= end),
+            key=self.submitted.get,
+            reverse=True,
+        )
+        number = int(params.get("page", 1))
+        page = listed[(number - 1) * self.per_page : number * self.per_page]
         return httpx.Response(
             200,
             json={
                 "page": number,
-                "hasMore": number < len(newest_first),
+                "hasMore": number * self.per_page < len(listed),
                 "questions": [],
                 "submissions": [
                     {
@@ -51,7 +62,7 @@ class TallySubmissions:
                         "formId": pf.SUPPORT_FORM_ID,
                         "respondentId": "r-" + sid,
                         "isCompleted": True,
-                        "submittedAt": f"2025-03-01T10:0{self.ids.index(sid)}:00.000Z",
+                        "submittedAt": self.submitted[sid].isoformat().replace("+00:00", "Z"),
                         "responses": [],
                     }
                     for sid in page
@@ -60,40 +71,114 @@ class TallySubmissions:
         )
 
 
-def test_reconcile_ingests_what_never_arrived_once_and_moves_its_cursor(mapping):
+def created(days_ago: float) -> Endpoint:
+    """The watched form's endpoint, made `days_ago` days ago; returns it."""
+    endpoint = Endpoint.objects.get()
+    endpoint.created_at = timezone.now() - timedelta(days=days_ago)
+    Endpoint.objects.filter(pk=endpoint.pk).update(created_at=endpoint.created_at)
+    return endpoint
+
+
+def ingested_ids():
+    return set(Submission.objects.values_list("submission_id", flat=True))
+
+
+def test_reconcile_reads_date_windows_from_the_endpoints_creation_never_afterid(mapping):
     pf.endpoint_for(mapping)
-    tally_has = TallySubmissions("sub-1", "sub-2")
+    Endpoint.objects.update(reconcile_after_id="deleted-in-tally")  # a cursor Tally refuses
+    endpoint = created(days_ago=3)
+    at = endpoint.created_at
+    tally_has = TallySubmissions(
+        {
+            "before-kickoff": at - timedelta(days=2),
+            "day-1": at + timedelta(hours=5),
+            "today": timezone.now() - timedelta(minutes=5),
+        }
+    )
     with respx.mock(base_url=TALLY) as tally:
         tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
         first = reconcile.reconcile_mapping(mapping)
+        asked_first = len(tally_has.asked)
         again = reconcile.reconcile_mapping(mapping)
 
     assert (first.ingested, again.ingested) == (2, 0)
-    assert set(Submission.objects.values_list("submission_id", flat=True)) == {"sub-1", "sub-2"}
-    assert tally_has.asked_after[-1] == "sub-2"  # the second run asks only for newer ones
-    assert Endpoint.objects.get().reconcile_after_id == "sub-2"
+    assert ingested_ids() == {"day-1", "today"}  # nothing from before the endpoint existed
+    assert all("afterId" not in p for p in tally_has.asked)
+    assert all(p["filter"] == "completed" and p["limit"] == "500" for p in tally_has.asked)
+    endpoint = Endpoint.objects.get()
+    assert endpoint.reconcile_after_id == ""  # the old cursor is dropped
+    assert timezone.now() - endpoint.reconcile_since < timedelta(minutes=1)
+    # The next run reads only the last hour again (the overlap), in one window.
+    [second_window] = tally_has.asked[asked_first:]
+    start = datetime.fromisoformat(second_window["startDate"])
+    assert abs(start - (endpoint.reconcile_since - reconcile.SUBMISSION_OVERLAP)) < timedelta(
+        seconds=2
+    )
+    assert contract.check_state(mapping.tally_connection, contract.SUBMISSION_WINDOWS) == "verified"
 
 
-def test_a_backlog_larger_than_one_reconcile_keeps_its_cursor_until_all_is_read(
+def test_a_run_out_of_page_budget_holds_the_watermark_before_the_window_it_did_not_finish(
     mapping, monkeypatch
 ):
     pf.endpoint_for(mapping)
-    tally_has = TallySubmissions("oldest", "middle", "newest")
+    at = created(days_ago=3).created_at
+    # Three submissions early in the first day, one a page: a run may read only two pages.
+    tally_has = TallySubmissions(
+        {
+            "oldest": at + timedelta(hours=1),
+            "middle": at + timedelta(hours=2),
+            "newest": at + timedelta(hours=3),
+        },
+        per_page=1,
+    )
     with respx.mock(base_url=TALLY) as tally:
         tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
-        # One run reads two pages: the newest two; the oldest is left for the next run.
         monkeypatch.setattr(reconcile, "SUBMISSION_MAX_PAGES", 2)
         first = reconcile.reconcile_mapping(mapping)
-        assert first.ingested == 2
-        assert Endpoint.objects.get().reconcile_after_id == ""  # held where it was
+        assert (first.ingested, first.caught_up) == (2, False)
+        assert ingested_ids() == {"middle", "newest"}
+        assert Endpoint.objects.get().reconcile_since is None  # held before the first day
 
         monkeypatch.setattr(reconcile, "SUBMISSION_MAX_PAGES", 20)
         second = reconcile.reconcile_mapping(mapping)
 
-    # The next run asks from the same place, so the submission no run had read yet arrives.
-    assert (second.ingested, second.duplicates) == (1, 2)
-    assert Submission.objects.filter(submission_id="oldest").exists()
-    assert Endpoint.objects.get().reconcile_after_id == "newest"
+    # The next run reads that day again, so the submission no run had read yet arrives.
+    assert (second.ingested, second.duplicates, second.caught_up) == (1, 2, True)
+    assert ingested_ids() == {"oldest", "middle", "newest"}
+    assert timezone.now() - Endpoint.objects.get().reconcile_since < timedelta(minutes=1)
+
+
+def test_submissions_listed_outside_the_dates_asked_fail_the_check_and_launch_nothing_old(
+    mapping,
+):
+    pf.endpoint_for(mapping)
+    at = created(days_ago=1).created_at
+    tally_has = TallySubmissions(
+        {"long-before": at - timedelta(days=30), "after": at + timedelta(hours=2)},
+        ignore_dates=True,
+    )
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
+        result = reconcile.reconcile_mapping(mapping)
+
+    assert result.ingested == 1 and ingested_ids() == {"after"}
+    check = contract.check_get(mapping.tally_connection, contract.SUBMISSION_WINDOWS)
+    assert check.state == "failed"
+    assert "outside the dates asked" in check.detail and "long-before" in check.detail
+
+
+def test_an_event_log_tally_does_not_have_still_lets_reconcile_catch_up(mapping):
+    pf.endpoint_for(mapping, webhook_id="wh1")
+    at = created(days_ago=1).created_at
+    tally_has = TallySubmissions({"missed": at + timedelta(hours=2)})
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get("/webhooks/wh1/events").respond(404, json={"message": "Not found"})
+        tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
+        result = reconcile.reconcile_mapping(mapping)
+
+    assert result.ingested == 1 and ingested_ids() == {"missed"}
+    check = contract.check_get(mapping.tally_connection, contract.EVENT_LOG)
+    assert check.state == "failed" and check.detail.startswith("Tally answered 404")
 
 
 # --- Tally's delivery log and Redeliver ---------------------------------------------------
