@@ -354,6 +354,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "integrations.reconcile_enabled_mappings",
         "schedule": 15 * 60.0,
     },
+    "check-webhooks": {"task": "integrations.check_webhooks", "schedule": 15 * 60.0},
     "check-mapping-drift": {
         "task": "integrations.check_mapping_drift",
         "schedule": 30 * 60.0,

@@ -19,10 +19,11 @@ from . import engine
 from .audit import audit_record
 from .connections import connection_call
 from .http import NotFound
-from .models import Endpoint, FieldMapping, Mapping, MappingVersion
+from .models import Endpoint, FieldMapping, Mapping, MappingVersion, WebhookState
 from .tally.answers import Answer, answers_from_questions
 from .tally.questions import questions_with_options
 from .tallyfy.shapes import KickoffField, parse_field
+from .webhooks import webhook_of
 
 log = logging.getLogger(__name__)
 
@@ -357,9 +358,69 @@ def endpoint_ensure(mapping: Mapping) -> Endpoint:
                 external_subscriber="kickoff",
             ),
         )
-        Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id=webhook.id)
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            tally_webhook_id=webhook.id,
+            webhook_state=WebhookState.PRESENT,
+            webhook_checked_at=timezone.now(),
+        )
         endpoint.tally_webhook_id = webhook.id
+        endpoint.webhook_state = WebhookState.PRESENT
     return endpoint
+
+
+def endpoint_reregister(mapping: Mapping, *, actor) -> str:
+    """Put the form's webhook back as Tally's Integrations tab may have left it: a deleted
+    one is created again (same URL and signing secret), a disabled one is enabled.
+
+    Looks at Tally first, so a second click finds it present and changes nothing. Returns
+    what was done: "created", "enabled" or "present". Raises MappingError, or the
+    connection's NeedsReconnect / ApiError.
+    """
+    endpoint = Endpoint.objects.filter(
+        tally_connection=mapping.tally_connection, form_id=mapping.form_id
+    ).first()
+    if endpoint is None or mapping.status != Mapping.Status.ENABLED:
+        raise MappingError("Only an enabled mapping has a webhook to re-register.")
+    hooks = connection_call(mapping.tally_connection, lambda c: list(c.iter_webhooks()))
+    hook = webhook_of(endpoint, hooks)
+    if hook is None:
+        # Forget the deleted id, then let endpoint_ensure register it as on Enable. The
+        # conditional update lets only one of two simultaneous clicks create one.
+        released = Endpoint.objects.filter(
+            pk=endpoint.pk, tally_webhook_id=endpoint.tally_webhook_id
+        ).update(tally_webhook_id="")
+        done = "created"
+        if released:
+            endpoint = endpoint_ensure(mapping)
+    elif not hook.is_enabled:
+        # Tally wants formId, url, eventTypes and isEnabled on every PATCH
+        # (docs/vendor-notes.md).
+        connection_call(
+            mapping.tally_connection,
+            lambda c: c.update_webhook(
+                hook.id,
+                form_id=mapping.form_id,
+                url=webhook_url(endpoint),
+                event_types=hook.event_types or ["FORM_RESPONSE"],
+                is_enabled=True,
+            ),
+        )
+        done = "enabled"
+    else:
+        done = "present"
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        webhook_state=WebhookState.PRESENT, webhook_checked_at=timezone.now()
+    )
+    if done != "present":
+        audit_record(
+            actor=actor,
+            action="mapping.webhook_reregistered",
+            obj=mapping,
+            summary=f"Re-registered the Tally webhook of {mapping} ({done})",
+            outcome=done,
+            webhook_id=Endpoint.objects.get(pk=endpoint.pk).tally_webhook_id,
+        )
+    return done
 
 
 def mapping_enable(mapping: Mapping, *, actor) -> Endpoint:

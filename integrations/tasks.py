@@ -7,7 +7,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth import get_user_model
 
-from . import connections, delivery, outbox, reconcile, retries
+from . import connections, delivery, outbox, reconcile, retries, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ def sweep_deliveries() -> int:
 def reconcile_enabled_mappings() -> int:
     """Ingest Tally submissions that never arrived by webhook, for every enabled mapping."""
     return reconcile.reconcile_enabled_mappings()
+
+
+@shared_task(name="integrations.check_webhooks", ignore_result=True)
+def check_webhooks() -> dict[str, int]:
+    """Record whether each enabled form's webhook is still registered and enabled in Tally."""
+    return webhooks.webhooks_check_presence()
 
 
 @shared_task(name="integrations.check_mapping_drift")

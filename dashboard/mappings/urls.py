@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/test-launch/", views.mapping_test_launch, name="mapping_test_launch"),
     path("<int:pk>/enable/", views.mapping_enable_view, name="mapping_enable"),
     path("<int:pk>/disable/", views.mapping_disable_view, name="mapping_disable"),
+    path("<int:pk>/reregister/", views.mapping_reregister_view, name="mapping_reregister"),
 ]

@@ -20,6 +20,7 @@ from integrations.mappings import (
     MappingError,
     TemplateSide,
     builder_sides,
+    endpoint_reregister,
     engine_rule,
     fetch_form,
     fetch_template,
@@ -31,7 +32,14 @@ from integrations.mappings import (
     mapping_save_version,
     version_rules,
 )
-from integrations.models import Connection, Delivery, Mapping, MappingVersion, Provider
+from integrations.models import (
+    Connection,
+    Delivery,
+    Endpoint,
+    Mapping,
+    MappingVersion,
+    Provider,
+)
 from integrations.selectors.mappings import mappings_with_recent_deliveries
 from integrations.selectors.tally import tally_forms
 
@@ -281,8 +289,48 @@ def mapping_detail(request, pk: int):
             "blocking": mapping_blocking_problems(mapping),
             "drift_error": drift_error,
             "recent": Delivery.objects.filter(mapping=mapping).order_by("-created_at")[:10],
+            "endpoint": _endpoint(mapping),
         },
     )
+
+
+def _endpoint(mapping: Mapping) -> Endpoint | None:
+    return Endpoint.objects.filter(
+        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
+    ).first()
+
+
+@operator_required
+@require_POST
+def mapping_reregister_view(request, pk: int):
+    """Put the mapping's webhook back in Tally (created again, or enabled again)."""
+    mapping = get_object_or_404(Mapping.objects.select_related("tally_connection"), pk=pk)
+    try:
+        done = endpoint_reregister(mapping, actor=request.user)
+    except MappingError as exc:
+        message, level = str(exc), "error"
+    except NeedsReconnect as exc:
+        message, level = f"{exc.connection} needs reconnecting before re-registering.", "error"
+    except ApiError as exc:
+        message, level = f"Tally refused to re-register the webhook: {exc}", "error"
+    else:
+        message, level = _REREGISTERED[done], "success"
+    if request.htmx:
+        response = render(
+            request,
+            "dashboard/mappings/detail.html#webhook_state",
+            {"mapping": mapping, "endpoint": _endpoint(mapping)},
+        )
+        return trigger_client_event(response, "toast", {"message": message, "level": level})
+    getattr(messages, level)(request, message)
+    return redirect("dashboard:mapping_detail", pk=mapping.pk)
+
+
+_REREGISTERED = {
+    "created": "Registered a new webhook in Tally: new submissions arrive again.",
+    "enabled": "Enabled the webhook in Tally again: new submissions arrive again.",
+    "present": "The webhook is already registered and enabled in Tally; nothing to change.",
+}
 
 
 @operator_required

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from ..models import Delivery, Mapping
+from ..models import Delivery, Endpoint, Mapping
 
 
 def mappings_by_form(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], list[Mapping]]:
@@ -26,7 +26,8 @@ def mappings_with_recent_deliveries(
     *, now: datetime | None = None
 ) -> list[tuple[Mapping, Delivery | None]]:
     """Every mapping by name, with its deliveries and failures of the last 24 hours
-    (`deliveries_24h`, `failed_24h`) and its latest delivery."""
+    (`deliveries_24h`, `failed_24h`), its form's webhook state in Tally (`webhook_state`)
+    and its latest delivery."""
     since = (now or timezone.now()) - timedelta(hours=24)
     mappings = (
         Mapping.objects.select_related("tally_connection", "tallyfy_connection", "current_version")
@@ -35,6 +36,12 @@ def mappings_with_recent_deliveries(
             failed_24h=Count(
                 "deliveries",
                 filter=Q(deliveries__created_at__gte=since, deliveries__status="failed"),
+            ),
+            webhook_state=Subquery(
+                Endpoint.objects.filter(
+                    tally_connection_id=OuterRef("tally_connection_id"),
+                    form_id=OuterRef("form_id"),
+                ).values("webhook_state")[:1]
             ),
         )
         .order_by("name", "id")
