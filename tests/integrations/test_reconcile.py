@@ -7,7 +7,7 @@ import pytest
 import respx
 from django.utils import timezone
 
-from integrations import contract, reconcile
+from integrations import contract, reconcile, webhooks
 from integrations.models import AuditEvent, Endpoint, Submission
 from tests import pipeline_factories as pf
 
@@ -244,3 +244,39 @@ def test_a_refused_redelivery_says_why(mapping, operator):
         with pytest.raises(reconcile.RedeliverError, match="Tally"):
             reconcile.tally_redeliver(mapping, "e2", operator)
     assert not AuditEvent.objects.filter(action="tally.event_redelivered").exists()
+
+
+# --- Webhook presence ---------------------------------------------------------------------
+
+
+def hook(hook_id, enabled=True):
+    return {"id": hook_id, "formId": pf.SUPPORT_FORM_ID, "url": "https://k/x", "isEnabled": enabled}
+
+
+def test_webhook_presence_reads_every_page_of_tallys_list(mapping):
+    pf.endpoint_for(mapping, webhook_id="wh-on-page-2")
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get("/webhooks", params={"page": "1"}).respond(
+            200, json={"webhooks": [hook("other")], "page": 1, "hasMore": True}
+        )
+        tally.get("/webhooks", params={"page": "2"}).respond(
+            200, json={"webhooks": [hook("wh-on-page-2")], "page": 2, "hasMore": False}
+        )
+        assert webhooks.webhooks_check_presence() == {"present": 1}
+    assert Endpoint.objects.get().webhook_state == "present"
+
+
+def test_a_webhook_list_tally_refuses_marks_nothing_missing(mapping):
+    pf.endpoint_for(mapping, webhook_id="wh1")
+    Endpoint.objects.update(webhook_state="present")
+    with respx.mock(base_url=TALLY) as tally:
+        tally.get("/webhooks").respond(503, json={"message": "Down for maintenance"})
+        assert webhooks.webhooks_check_presence() == {}
+    assert Endpoint.objects.get().webhook_state == "present"
+    assert contract.check_state(mapping.tally_connection, contract.WEBHOOK_PRESENT) == ""
+
+
+def test_the_webhook_check_runs_every_15_minutes_beside_reconcile(settings):
+    beat = settings.CELERY_BEAT_SCHEDULE
+    assert beat["check-webhooks"] == {"task": "integrations.check_webhooks", "schedule": 900.0}
+    assert beat["reconcile-enabled-mappings"]["schedule"] == 900.0
