@@ -389,7 +389,7 @@ def endpoint_reregister(mapping: Mapping, *, actor) -> str:
         released = Endpoint.objects.filter(
             pk=endpoint.pk, tally_webhook_id=endpoint.tally_webhook_id
         ).update(tally_webhook_id="")
-        done = "created"
+        done = "created" if released else "present"
         if released:
             endpoint = endpoint_ensure(mapping)
     elif not hook.is_enabled:

@@ -23,7 +23,7 @@ from .connections import NeedsReconnect, connection_call
 from .contract import check_record
 from .http import ApiError
 from .ingest import submission_ingest
-from .models import Connection, Endpoint, Mapping, Submission
+from .models import Connection, Endpoint, Mapping, Submission, WebhookState
 from .tally import webhook as tally_webhook
 from .tally.answers import answers_from_submission
 from .tally.client import TallySubmission
@@ -102,7 +102,8 @@ def reconcile_mapping(mapping: Mapping) -> Reconciled:
         else:
             result.duplicates += 1
 
-    if endpoint.tally_webhook_id:
+    # A webhook seen missing took its log with it: a 404 there says nothing of the log.
+    if endpoint.tally_webhook_id and endpoint.webhook_state != WebhookState.MISSING:
         try:
             _reconcile_event_log(connection, endpoint, ingest)
         except ApiError as exc:

@@ -280,3 +280,17 @@ def test_the_webhook_check_runs_every_15_minutes_beside_reconcile(settings):
     beat = settings.CELERY_BEAT_SCHEDULE
     assert beat["check-webhooks"] == {"task": "integrations.check_webhooks", "schedule": 900.0}
     assert beat["reconcile-enabled-mappings"]["schedule"] == 900.0
+
+
+def test_a_webhook_seen_missing_is_not_asked_for_its_log_and_reconcile_catches_up(mapping):
+    pf.endpoint_for(mapping, webhook_id="wh-deleted")
+    Endpoint.objects.update(webhook_state="missing")
+    at = created(days_ago=1).created_at
+    tally_has = TallySubmissions({"missed": at + timedelta(hours=2)})
+    with respx.mock(base_url=TALLY, assert_all_called=False) as tally:
+        log = tally.get("/webhooks/wh-deleted/events").respond(404, json={"message": "Not found"})
+        tally.get(f"/forms/{pf.SUPPORT_FORM_ID}/submissions").mock(side_effect=tally_has)
+        result = reconcile.reconcile_mapping(mapping)
+
+    assert result.ingested == 1 and log.call_count == 0
+    assert contract.check_state(mapping.tally_connection, contract.EVENT_LOG) == ""
