@@ -51,6 +51,7 @@ SUBMISSION_WINDOW = timedelta(days=1)
 #: Pages one run may read; a larger backlog is finished by the next runs, never skipped.
 SUBMISSION_MAX_PAGES = 20
 SUBMISSION_PAGE_SIZE = 500
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass
@@ -235,9 +236,6 @@ def _reconcile_submissions(
     Endpoint.objects.filter(pk=endpoint.pk).update(
         reconcile_since=watermark, reconcile_after_id="", reconciled_at=timezone.now()
     )
-
-
-_SECOND = timedelta(seconds=1)
 
 
 def _known_submission_ids(form_id: str, ids: list[str]) -> Iterable[str]:
