@@ -287,7 +287,7 @@ SANDBOX_TALLYFY_RUNS_SEARCH = _sandbox_variant(
     "SANDBOX_TALLYFY_RUNS_SEARCH", "name_and_summary", "name_only"
 )
 SANDBOX_TALLYFY_SUMMARY = _sandbox_variant("SANDBOX_TALLYFY_SUMMARY", "kept", "dropped")
-SANDBOX_TALLYFY_TABLE_SHAPE = _sandbox_variant("SANDBOX_TALLYFY_TABLE_SHAPE", "lenient", "strict")
+SANDBOX_TALLYFY_TABLE_SHAPE = _sandbox_variant("SANDBOX_TALLYFY_TABLE_SHAPE", "strict", "lenient")
 
 # --- Delivery pipeline ------------------------------------------------------------------
 # Seconds to wait before each automatic retry of a failed launch (5xx, timeouts, network);

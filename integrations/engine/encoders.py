@@ -26,7 +26,15 @@ from integrations.tally.answers import (
 from integrations.tallyfy.shapes import KickoffField, Option
 
 from .options import resolve_option
-from .rules import INVALID, TRUNCATED, UNMATCHED_OPTION, FieldRule, Problem, field_problem
+from .rules import (
+    INVALID,
+    JOINED_ROWS,
+    TRUNCATED,
+    UNMATCHED_OPTION,
+    FieldRule,
+    Problem,
+    field_problem,
+)
 from .tables import table_rows
 from .text import truncate
 
@@ -260,10 +268,19 @@ def _encode_table(f: KickoffField, source: Answer, rule: FieldRule, problems: li
         return SKIP
     if not rows:
         return SKIP  # "omit the key to leave it empty"
-    return [
-        {"id": c.id, "label": c.label, "value": [row[i] for row in rows]}
-        for i, c in enumerate(f.columns)
-    ]
+    # A table value is a flat list, one string per column (`["Widget", "3"]`): one row only
+    # (docs/vendor-notes.md, "Where the sources disagree"). More rows are joined into each
+    # cell, one line per row in order, so nothing is lost; staff are told the rows merged.
+    if len(rows) > 1:
+        problems.append(
+            field_problem(
+                f,
+                JOINED_ROWS,
+                f"{f.label}: a Tallyfy table takes one row, so the answer's {len(rows)} rows "
+                "were joined into each cell, one line per row.",
+            )
+        )
+    return ["\n".join(row[i] for row in rows) for i in range(len(f.columns))]
 
 
 def _encode_file(f: KickoffField, source: Answer, rule: FieldRule, problems: list[Problem]) -> Any:

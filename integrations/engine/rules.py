@@ -19,10 +19,13 @@ UNKNOWN_SOURCE = "unknown_source"
 UNKNOWN_OPTION = "unknown_option"
 DUPLICATE = "duplicate"
 TRUNCATED = "truncated"
+JOINED_ROWS = "joined_rows"
 UNKNOWN_FIELD = "unknown_field"
 MISSING_SOURCE = "missing_source"
 UNKNOWN_PLACEHOLDER = "unknown_placeholder"
-WARNING_CODES = frozenset({TRUNCATED, UNKNOWN_FIELD, MISSING_SOURCE, UNKNOWN_PLACEHOLDER})
+WARNING_CODES = frozenset(
+    {TRUNCATED, JOINED_ROWS, UNKNOWN_FIELD, MISSING_SOURCE, UNKNOWN_PLACEHOLDER}
+)
 
 # Pseudo field ids for problems with the process name and summary (Tallyfy ids are 32 hex).
 NAME = "name"

@@ -3,8 +3,8 @@
 A Tally MATRIX becomes one table row per answered matrix row. A Tallyfy column whose label
 equals a matrix column's text gets "✓" when that row chose it; the other columns, in order,
 get the row's text, then the chosen columns' texts joined by ", " (a lone column with no
-ticked ones gets "Row: chosen"). The value sent is one entry per Tallyfy column:
-`{"id": column id, "label": column label, "value": [cell per row]}`.
+ticked ones gets "Row: chosen"). The encoder sends one string per Tallyfy column, the
+rows' cells joined one line per row (docs/vendor-notes.md: a flat list, `["Widget", "3"]`).
 """
 
 from __future__ import annotations

@@ -417,16 +417,35 @@ def test_it_refuses_two_options_for_a_radio():
 # --- Table, file, assignees ------------------------------------------------------------
 
 
-def test_it_sends_a_matrix_to_a_two_column_table_as_row_and_answer(answers):
+def test_it_sends_a_one_row_matrix_as_a_flat_list_one_string_per_column():
+    # docs/vendor-notes.md: a table value is "one entry per column", e.g. ["Widget", "3"].
+    one_row = [
+        Answer(
+            "question_m",
+            "Ratings",
+            "MATRIX",
+            {"r1": ["c2"]},
+            rows=(ChoiceOption("r1", "Quality"),),
+            columns=(ChoiceOption("c1", "Unsatisfied"), ChoiceOption("c2", "Satisfied")),
+        )
+    ]
+    field = kickoff("table", columns=[Column(1, "Criterion"), Column(2, "Answer")])
+
+    value, problems = launch(one_row, field, "question_m")
+
+    assert value == ["Quality", "Satisfied"]
+    assert problems == []
+
+
+def test_it_joins_a_many_row_matrix_one_line_per_row_and_warns(answers):
     field = kickoff("table", columns=[Column(1, "Criterion"), Column(2, "Answer")])
 
     value, problems = launch(answers, field, "question_mBazQn")
 
-    assert value == [
-        {"id": 1, "label": "Criterion", "value": ["Quality", "Speed"]},
-        {"id": 2, "label": "Answer", "value": ["Satisfied", "Neutral"]},
-    ]
-    assert problems == []
+    assert value == ["Quality\nSpeed", "Satisfied\nNeutral"]
+    assert codes(problems) == ["joined_rows"]
+    assert not problems[0].blocking
+    assert "2 rows were joined into each cell, one line per row" in problems[0].message
 
 
 def test_it_ticks_table_columns_named_like_the_matrix_columns(answers):
@@ -439,7 +458,7 @@ def test_it_ticks_table_columns_named_like_the_matrix_columns(answers):
 
     value, _ = launch(answers, kickoff("table", columns=columns), "question_mBazQn")
 
-    assert [c["value"] for c in value] == [["Quality", "Speed"], ["", ""], ["", "✓"], ["✓", ""]]
+    assert value == ["Quality\nSpeed", "\n", "\n✓", "✓\n"]
 
 
 def test_it_sends_one_table_entry_per_column_even_for_a_single_column(answers):
@@ -447,9 +466,7 @@ def test_it_sends_one_table_entry_per_column_even_for_a_single_column(answers):
         answers, kickoff("table", columns=[Column("c1", "Ratings")]), "question_mBazQn"
     )
 
-    assert value == [
-        {"id": "c1", "label": "Ratings", "value": ["Quality: Satisfied", "Speed: Neutral"]}
-    ]
+    assert value == ["Quality: Satisfied\nSpeed: Neutral"]
 
 
 @pytest.mark.parametrize("key", ["question_nW2ONw", "question_wAz7Dn"])

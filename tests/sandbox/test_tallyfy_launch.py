@@ -4,6 +4,7 @@
 
 import pytest
 
+from integrations.sandbox.tallyfy import switches
 from integrations.sandbox.tallyfy.models import Run
 from tests.sandbox.test_tallyfy_support import (  # noqa: F401 (fixtures)
     ACME,
@@ -46,16 +47,7 @@ def test_it_launches_with_every_field_type_and_answers_201(api):
         ("start_date", "2024-02-29T23:59:59.999Z"),
         ("region", "APAC"),
         ("services", [{"id": 522, "text": "Integrations"}]),  # stored, renders blank
-        ("contacts", ["Jo", "CEO", "+1 555"]),  # one cell per column
-        ("contacts", [{"id": 3, "value": "+1"}, {"id": 1, "value": "Jo"}, {"id": 2, "value": ""}]),
-        (
-            "contacts",
-            [
-                {"label": "Name", "value": ["A", "B"]},
-                {"label": "Role", "value": []},
-                {"label": "Phone", "value": None},
-            ],
-        ),
+        ("contacts", ["Jo", "CEO", "+1 555"]),  # one string per column
         ("signed_contract", []),
         ("account_manager", {"users": [40001]}),
         ("account_manager", {"guests": ["someone@example.org"]}),
@@ -90,14 +82,8 @@ def test_it_accepts_good_values(api, alias, value):
         ("services", {"id": 501, "text": "Setup", "selected": True}, "must be a list"),
         ("services", ["Setup"], "must be a list"),
         ("services", [{"id": 501, "text": "setup", "selected": True}], "invalid"),
-        ("contacts", [["Jo"], ["CEO"]], "exactly one entry per column (3)"),
-        ("contacts", [["Jo"], ["CEO"], ["1"], ["extra"]], "exactly one entry per column"),
-        ("contacts", "Jo, CEO, 555", "exactly one entry per column"),
-        (
-            "contacts",
-            [{"id": 1, "value": "a"}, {"id": 1, "value": "b"}, {"id": 2, "value": "c"}],
-            "exactly one entry per column",
-        ),
+        ("contacts", ["Jo", "CEO"], "flat list of strings, exactly one per column (3)"),
+        ("contacts", [["Jo"], ["CEO"], ["1"]], "flat list of strings, exactly one per column"),
         (
             "signed_contract",
             {"filename": "a.pdf", "source": "url", "url": "https://x.example/a"},
@@ -251,3 +237,40 @@ def test_it_answers_400_to_a_body_that_is_not_json(api):
         },
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [{"id": 3, "value": "+1"}, {"id": 1, "value": "Jo"}, {"id": 2, "value": ""}],
+        [
+            {"label": "Name", "value": ["A", "B"]},
+            {"label": "Role", "value": []},
+            {"label": "Phone", "value": None},
+        ],
+    ],
+    ids=["cell-objects", "cell-lists"],
+)
+def test_lenient_tables_also_accept_an_object_per_column(api, value):
+    switches.flip("table_shape", "lenient")
+    response = api.launch(with_value("contacts", value))
+    assert response.status_code == 201, response.json()
+    assert response.json()["data"]["prerun"][f("contacts")] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [["Jo"], ["CEO"]],
+        [["Jo"], ["CEO"], ["1"], ["extra"]],
+        "Jo, CEO, 555",
+        [{"id": 1, "value": "a"}, {"id": 1, "value": "b"}, {"id": 2, "value": "c"}],
+    ],
+    ids=["too-few", "too-many", "a-string", "a-column-twice"],
+)
+def test_lenient_tables_still_want_exactly_one_entry_per_column(api, value):
+    switches.flip("table_shape", "lenient")
+    response = api.launch(with_value("contacts", value))
+    assert response.status_code == 422
+    assert "exactly one entry per column (3)" in response.json()["errors"][f("contacts")][0]
+    assert not Run.objects.exists()

@@ -34,8 +34,8 @@ def test_it_shows_a_run_with_every_kick_off_value_rendered_readably(api, client)
         "Data migration",
         "Line one<br>Line two",
         "<th>Role</th>",
-        "<td>Ann Lee</td>",
-        "<td>+1 555 0101</td>",
+        "<td>Jo Bloggs</td>",
+        "<td>+1 555 0100</td>",
         '<a href="https://files.example/c.pdf" rel="noopener noreferrer">contract.pdf</a>',
         "Sam Rivera",
         "Onboarding team",
@@ -53,6 +53,14 @@ def test_it_renders_multiselect_items_without_selected_as_blank(api, client):
     html = client.get(f"/sandbox/tallyfy/app/{ACME}/processes/{run['id']}").content.decode()
     assert "Integrations" not in html
     assert Run.objects.get(id=run["id"]).prerun[f("services")][0]["text"] == "Integrations"
+
+
+def test_it_shows_a_table_cell_of_several_lines_one_line_each(api, client):
+    prerun = good_prerun()
+    prerun[f("contacts")] = ["Jo Bloggs\nAnn <Lee>", "CEO\nCTO", ""]
+    run = api.launch(launch_body(prerun=prerun)).json()["data"]
+    html = client.get(f"/sandbox/tallyfy/app/{ACME}/processes/{run['id']}").content.decode()
+    assert "<td>Jo Bloggs<br>Ann &lt;Lee&gt;</td><td>CEO<br>CTO</td><td></td>" in html
 
 
 def test_it_answers_404_for_a_run_of_another_org(api, client):

@@ -49,7 +49,7 @@ def good_prerun() -> dict[str, Any]:
             {"id": 515, "text": "Data migration", "selected": True},
         ],
         f("project_notes"): "Line one\nLine two",
-        f("contacts"): [["Jo Bloggs", "Ann Lee"], ["CEO", "CTO"], ["+1 555 0100", "+1 555 0101"]],
+        f("contacts"): ["Jo Bloggs", "CEO", "+1 555 0100"],
         f("signed_contract"): [
             {"filename": "contract.pdf", "source": "url", "url": "https://files.example/c.pdf"}
         ],

@@ -1,7 +1,7 @@
 # ruff: noqa: F811
 # (F811: pytest fixtures imported from the support module)
 """The sandbox Tallyfy's variant switches: runs search by summary or name only, summary kept
-or dropped at launch, table values lenient or strict — as a caller sees each."""
+or dropped at launch, table values strict (documented) or lenient — as a caller sees each."""
 
 from __future__ import annotations
 
@@ -69,13 +69,14 @@ def test_it_refuses_an_unknown_switch_or_value(client, seeded):
 
 def test_the_home_page_flips_switches_and_a_reset_puts_them_back(client, seeded):
     page = client.get("/sandbox/tallyfy/").content.decode()
-    assert 'name="table_shape"' in page and "SANDBOX_TALLYFY_TABLE_SHAPE=lenient" in page
-    resp = client.post("/sandbox/tallyfy/switches", {"table_shape": "strict", "summary": "dropped"})
+    assert 'name="table_shape"' in page and "SANDBOX_TALLYFY_TABLE_SHAPE=strict" in page
+    flips = {"table_shape": "lenient", "summary": "dropped"}
+    resp = client.post("/sandbox/tallyfy/switches", flips)
     assert resp.status_code == 302
-    assert '<option value="strict" selected>' in client.get("/sandbox/tallyfy/").content.decode()
-    assert switches.current(switches.TABLE_SHAPE) == "strict"
-    client.post(CONTROL + "/reset")
+    assert '<option value="lenient" selected>' in client.get("/sandbox/tallyfy/").content.decode()
     assert switches.current(switches.TABLE_SHAPE) == "lenient"
+    client.post(CONTROL + "/reset")
+    assert switches.current(switches.TABLE_SHAPE) == "strict"
     assert switches.current(switches.SUMMARY) == "kept"
 
 
@@ -126,7 +127,8 @@ def test_a_flat_list_one_string_per_column_is_always_accepted(api, client, shape
     assert created.json()["data"]["prerun"][f("contacts")] == FLAT
 
 
-def test_lenient_tables_also_take_objects_per_column_and_lists_of_rows(api):
+def test_lenient_tables_also_take_objects_per_column_and_lists_of_rows(api, client):
+    flip(client, table_shape="lenient")
     assert launch_with_table(api, OBJECTS).status_code == 201
     rows = [["Jo Bloggs", "Ann Lee"], ["CEO", "CTO"], ["+1 555 0100", "+1 555 0101"]]
     assert launch_with_table(api, rows).status_code == 201
@@ -142,8 +144,7 @@ def test_lenient_tables_also_take_objects_per_column_and_lists_of_rows(api):
     ],
     ids=["objects", "lists", "a-number", "too-few"],
 )
-def test_strict_tables_refuse_anything_but_the_flat_list(api, client, table):
-    flip(client, table_shape="strict")
+def test_strict_tables_refuse_anything_but_the_flat_list_by_default(api, client, table):
     refused = launch_with_table(api, table)
     assert refused.status_code == 422
     assert refused.json()["errors"][f("contacts")] == [
@@ -159,6 +160,7 @@ def test_strict_tables_hold_for_task_form_values_too(api, client):
     task.step.captures = [*task.step.captures, table]
     task.step.save()
     url = f"/organizations/{ACME}/runs/{run_id}/tasks/{task.id}"
+    flip(client, table_shape="lenient")
     assert api.put(url, {"taskdata": {table["id"]: [["Widget"], ["3"]]}}).status_code == 200
     flip(client, table_shape="strict")
     refused = api.put(url, {"taskdata": {table["id"]: [["Widget"], ["3"]]}})

@@ -13,13 +13,18 @@ from .values import is_empty, parse_date, table_cells
 EMPTY = mark_safe('<span class="muted">—</span>')
 
 
+def _lines(text: str) -> SafeString:
+    """Escaped text with each line break shown as one."""
+    return mark_safe(escape(text).replace("\n", "<br>"))  # noqa: S308 (escaped first)
+
+
 def render_value(field: dict[str, Any], value: Any) -> SafeString:
     """HTML for one stored value; a blank dash when the field shows nothing."""
     kind = field["field_type"]
     if is_empty(value):
         return EMPTY
     if kind == "textarea" and isinstance(value, str):
-        return mark_safe(escape(value).replace("\n", "<br>"))  # noqa: S308 (escaped first)
+        return _lines(value)
     if kind == "date":
         parsed = parse_date(value)
         return format_html("{}", parsed.strftime("%-d %b %Y, %H:%M UTC") if parsed else value)
@@ -45,7 +50,7 @@ def render_value(field: dict[str, Any], value: Any) -> SafeString:
                     format_html_join(
                         "",
                         "<td>{}</td>",
-                        ((col[r] if r < len(col) else "",) for col in columns),
+                        ((_lines(col[r]) if r < len(col) else "",) for col in columns),
                     ),
                 )
                 for r in range(rows)

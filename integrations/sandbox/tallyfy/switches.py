@@ -3,7 +3,7 @@
 Each switch starts at its setting (environment) and can be flipped from the home page or
 `/control/switches`; a flip is a row, stored like faults, so a test can flip one per test
 and a reset puts every switch back to its setting. The first value of each switch is the
-default and keeps the sandbox's earlier behaviour.
+default: the documented behaviour where the notes give one, else the sandbox's earlier one.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Variant:
 
     @property
     def default(self) -> str:
-        """The first value: the sandbox's earlier behaviour."""
+        """The first value: the documented behaviour, else the sandbox's earlier one."""
         return self.values[0]
 
 
@@ -47,14 +47,15 @@ SUMMARY = Variant(
     ("a launch keeps its summary", "a launch silently drops its summary"),
     "Summary at launch",
 )
-# Docs: "one entry per column"; the source's example is a flat list ["Widget", "3"].
+# Docs: "one entry per column"; the source's example is a flat list ["Widget", "3"], so the
+# sandbox takes only that unless flipped (docs/vendor-notes.md, "Where the sources disagree").
 TABLE_SHAPE = Variant(
     "table_shape",
     "SANDBOX_TALLYFY_TABLE_SHAPE",
-    ("lenient", "strict"),
+    ("strict", "lenient"),
     (
-        "table values: one entry per column, each a cell, a list of cells or {id|label, value}",
         'table values: only a flat list of strings, one per column (["Widget", "3"])',
+        "table values: one entry per column, each a cell, a list of cells or {id|label, value}",
     ),
     "Table values",
 )

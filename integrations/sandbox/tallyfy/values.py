@@ -131,12 +131,12 @@ def check_value(
     *,
     users: set[int],
     groups: set[str],
-    table_shape: str = "lenient",
+    table_shape: str = "strict",
 ) -> str | None:
     """The error for `value` in `field`, or None when Tallyfy would accept it.
 
     Empty values are left to the required check; this only judges the shape of a value.
-    `table_shape` "strict" takes tables only as the notes' source shows them (flat_cells).
+    `table_shape` "strict" (the default) takes tables only as the notes' source shows them.
     """
     label = field["label"]
     kind = field["field_type"]
