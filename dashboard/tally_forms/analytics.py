@@ -42,6 +42,13 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _percent(part: float | None, whole: float | None) -> float | None:
+    """`part` ÷ `whole` as a percentage; None (shown "—") when either is missing or zero whole."""
+    if part is None or not whole:
+        return None
+    return part / whole * 100
+
+
 def _first_number(values: dict[str, Any], *names: str) -> float | None:
     for name in names:
         found = _number(values.get(name))
@@ -147,13 +154,9 @@ def _cards(a: TallyAnalytics | None) -> tuple[list[Card], str]:
     visits = _first_number(values, "visits", "totalVisits")
     starts = _first_number(values, "starts")
     submissions = _first_number(values, "submissions", "completions")
-    rate = _first_number(values, "completionRate")
-    # A fraction rather than a percentage? The docs do not say which.
-    fraction = rate is not None and 0 < rate <= 1 and visits and submissions is not None
-    if fraction and abs(submissions / visits - rate) < 0.01:
-        rate *= 100
-    if rate is None and visits and submissions is not None:
-        rate = submissions / visits * 100
+    # Tally's `completionRate` may be a fraction or a percent (docs/vendor-notes.md, "Where
+    # the sources disagree"), so the rate is computed from the counts and it is never read.
+    rate = _percent(_first_number(values, "submissions"), visits)
     duration = _first_number(values, "completionDuration", "averageCompletionTime")
     if duration is not None and duration > 86_400:
         duration = duration / 1000  # milliseconds, not seconds
@@ -242,12 +245,10 @@ def _drop_off(a: TallyAnalytics | None) -> tuple[Chart, list[DropOffRow], str]:
         views = _first_number(item, "views", "startedViews")
         answers = _first_number(item, "answers")
         drops = _first_number(item, "drops")
-        drop_rate = _first_number(item, "dropRate")
-        if drop_rate is None and views and drops is not None:
-            drop_rate = drops / views * 100
-        answer_rate = _first_number(item, "answerRate")
-        if answer_rate is None and views and answers is not None:
-            answer_rate = answers / views * 100
+        # `dropRate`/`answerRate` may be fractions or percents (docs/vendor-notes.md): the
+        # rates are computed from the counts, never read.
+        drop_rate = _percent(drops, views)
+        answer_rate = _percent(answers, views)
         rows.append(
             DropOffRow(
                 title=str(item.get("title") or item.get("blockGroupUuid") or "(untitled)"),

@@ -94,7 +94,7 @@ def test_unknown_analytics_shapes_degrade_to_messages(tally, connection):
     assert report.breakdowns[1].message == UNKNOWN_SHAPE  # no "devices" key at all
 
 
-def test_visits_as_a_list_of_dated_points_and_rates_as_fractions_are_understood(tally, connection):
+def test_visits_as_a_list_of_dated_points_are_understood(tally, connection):
     mock_analytics(
         tally,
         {
@@ -115,3 +115,41 @@ def test_one_failing_analytics_endpoint_only_blanks_its_own_part(tally, connecti
     assert report.errors and report.errors[0].startswith("Tally is rate-limiting us")
     assert not report.visits.drawable
     assert report.submissions.drawable and report.cards
+
+
+def test_rates_are_computed_from_the_counts_never_taken_as_tally_gives_them(tally, connection):
+    # docs/vendor-notes.md: completionRate/dropRate may be fractions or percents.
+    metrics = {"visits": 120, "submissions": 30, "starts": 40, "completionRate": 0.5}
+    drop_off = {
+        "stats": {},
+        "data": [
+            {"title": "Company name", "views": 80, "answers": 60, "drops": 20, "dropRate": 0.0},
+            {"title": "Team size", "views": 0, "answers": 0, "drops": 0, "dropRate": 0.0},
+            {"title": "Budget", "views": 40, "answers": 40, "dropRate": 0.0},
+        ],
+        "hasConditionalLogic": False,
+    }
+    mock_analytics(tally, {**ANALYTICS, "metrics": metrics, "drop-off": drop_off})
+    report = analytics_report("30d", tally_analytics(connection, FORM_ID))
+    rate = next(c for c in report.cards if c.label == "Completion rate")
+    assert (rate.value, rate.hint) == ("25.0%", "submissions ÷ visits")
+    assert [(r.title, r.drop_rate) for r in report.drop_off_rows] == [
+        ("Company name", 25.0),
+        ("Team size", None),  # no views: no rate, not 0 %
+        ("Budget", None),  # no drops count
+    ]
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        {"visits": 0, "submissions": 0, "completionRate": 0},
+        {"submissions": 30, "completionRate": 25.0},
+        {"visits": 120, "completions": 30, "completionRate": 25.0},
+    ],
+    ids=["no-visits", "visits-missing", "submissions-missing"],
+)
+def test_a_completion_rate_without_both_counts_is_a_dash(tally, connection, metrics):
+    mock_analytics(tally, {**ANALYTICS, "metrics": metrics})
+    report = analytics_report("30d", tally_analytics(connection, FORM_ID))
+    assert {c.label: c.value for c in report.cards}["Completion rate"] == "—"

@@ -258,6 +258,22 @@ def test_analytics_show_cards_charts_with_tables_and_every_period(staff_client, 
         assert f'href="?period={period}"' in html
 
 
+def test_analytics_show_rates_computed_from_the_counts(staff_client, tally, connection):
+    metrics = {"visits": 120, "submissions": 30, "completionRate": 0.5}
+    drop_off = {
+        "data": [
+            {"title": "Company name", "views": 80, "answers": 60, "drops": 20, "dropRate": 0},
+            {"title": "Team size", "views": 0, "answers": 0, "drops": 0, "dropRate": 0},
+        ]
+    }
+    mock_analytics(tally, {**ANALYTICS, "metrics": metrics, "drop-off": drop_off})
+    html = staff_client.get(url("form_analytics", connection), {"period": "7d"}).content.decode()
+    assert "25.0%" in html and "submissions ÷ visits" in html
+    assert "0.5%" not in html and "0.0%" not in html
+    rows = html.split("<tbody>", 1)[1]
+    assert '<td class="num">—</td></tr>' in rows.split("Team size", 1)[1]
+
+
 def test_unknown_analytics_shapes_and_a_null_drop_off_never_break_the_page(
     staff_client, tally, connection
 ):
