@@ -3,6 +3,7 @@
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import respx
@@ -44,22 +45,15 @@ class Sent:
         return len(taken)
 
 
-class _CommitAtOnce:
-    """The test runs inside a transaction that never commits: run on_commit work at once."""
-
-    from django.db.transaction import atomic
-
-    atomic = staticmethod(atomic)
-
-    @staticmethod
-    def on_commit(fn, using=None, robust=False):
-        fn()
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """`with commit():` ends as the service's request would: committed, its on-commit work run."""
+    return partial(django_capture_on_commit_callbacks, execute=True)
 
 
 @pytest.fixture
 def sent(monkeypatch, task_queue):
     queue = Sent()
-    monkeypatch.setattr(retries, "transaction", _CommitAtOnce)
     monkeypatch.setattr(
         tasks.retry_delivery,
         "apply_async",
@@ -144,11 +138,12 @@ def new_version(mapping, name_template="Fixed {Your email}"):
 
 
 def test_retrying_a_failed_delivery_requeues_the_same_delivery_and_audits_it(
-    mapping, sent, operator
+    mapping, sent, operator, commit
 ):
     d = failed_delivery(mapping)
 
-    done = retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        done = retries.delivery_retry(d, user=operator, use_current_version=False)
 
     assert done.retry_accepted and done.pk == d.pk
     assert done.status == Delivery.Status.PENDING
@@ -158,21 +153,26 @@ def test_retrying_a_failed_delivery_requeues_the_same_delivery_and_audits_it(
     assert event.data["from_status"] == "failed"
 
 
-def test_a_double_click_retries_once(mapping, sent, operator):
+def test_a_double_click_retries_once(mapping, sent, operator, commit):
     d = failed_delivery(mapping)
 
-    first = retries.delivery_retry(d, user=operator, use_current_version=False)
-    second = retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        first = retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        second = retries.delivery_retry(d, user=operator, use_current_version=False)
 
     assert first.retry_accepted and not second.retry_accepted
     assert len(sent.retries) == 1
     assert AuditEvent.objects.filter(action="delivery.retried").count() == 1
 
 
-def test_two_workers_running_the_same_retry_launch_one_process(mapping, sent, operator, tallyfy):
+def test_two_workers_running_the_same_retry_launch_one_process(
+    mapping, sent, operator, tallyfy, commit
+):
     d = failed_delivery(mapping)
     route = tallyfy.post(RUNS).respond(201, json=run_body("run-7"))
-    retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        retries.delivery_retry(d, user=operator, use_current_version=False)
     [args] = sent.retries
 
     tasks.retry_delivery.run(*args)
@@ -185,13 +185,14 @@ def test_two_workers_running_the_same_retry_launch_one_process(mapping, sent, op
 
 
 def test_a_retry_appends_an_attempt_and_never_rewrites_the_earlier_one(
-    mapping, sent, operator, tallyfy
+    mapping, sent, operator, tallyfy, commit
 ):
     d = failed_delivery(mapping)
     before = DeliveryAttempt.objects.filter(delivery=d).values()[0]
     tallyfy.post(RUNS).respond(201, json=run_body())
 
-    retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        retries.delivery_retry(d, user=operator, use_current_version=False)
     sent.run_retries()
 
     first, second = DeliveryAttempt.objects.filter(delivery=d).order_by("number")
@@ -201,10 +202,13 @@ def test_a_retry_appends_an_attempt_and_never_rewrites_the_earlier_one(
 
 
 @pytest.mark.parametrize("status", ["succeeded", "pending", "sending", "retrying"])
-def test_only_failed_held_or_cancelled_deliveries_can_be_retried(mapping, sent, operator, status):
+def test_only_failed_held_or_cancelled_deliveries_can_be_retried(
+    mapping, sent, operator, status, commit
+):
     d = failed_delivery(mapping, status=status)
 
-    done = retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        done = retries.delivery_retry(d, user=operator, use_current_version=False)
 
     assert not done.retry_accepted and done.status == status
     assert sent.retries == []
@@ -218,14 +222,15 @@ def test_held_and_cancelled_deliveries_can_be_retried(mapping, sent, operator, s
 
 
 def test_retry_with_the_current_version_launches_with_it_and_keeps_the_old_attempt_on_its_own(
-    mapping, sent, operator, tallyfy
+    mapping, sent, operator, tallyfy, commit
 ):
     d = failed_delivery(mapping)
     old = d.mapping_version
     new = new_version(mapping)
     route = tallyfy.post(RUNS).respond(201, json=run_body("fixed"))
 
-    done = retries.delivery_retry(d, user=operator, use_current_version=True)
+    with commit():
+        done = retries.delivery_retry(d, user=operator, use_current_version=True)
     assert done.mapping_version == new  # whichever worker claims it uses the new version
     sent.run_retries()
 
@@ -234,25 +239,29 @@ def test_retry_with_the_current_version_launches_with_it_and_keeps_the_old_attem
     assert first.mapping_version == old and second.mapping_version == new
 
 
-def test_retry_with_the_original_version_keeps_it(mapping, sent, operator, tallyfy):
+def test_retry_with_the_original_version_keeps_it(mapping, sent, operator, tallyfy, commit):
     d = failed_delivery(mapping)
     old = d.mapping_version
     new_version(mapping)
     route = tallyfy.post(RUNS).respond(201, json=run_body())
 
-    retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        retries.delivery_retry(d, user=operator, use_current_version=False)
     sent.run_retries()
 
     assert json.loads(route.calls.last.request.content)["name"].startswith("Ticket from")
     assert Delivery.objects.get(pk=d.pk).mapping_version == old
 
 
-def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operator, settings):
+def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(
+    mapping, sent, operator, settings, commit
+):
     from integrations.outbox import deliveries_sweep
 
     settings.DELIVERY_REQUEUE_SECONDS = 120
     d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
-    retries.delivery_retry(d, user=operator, use_current_version=False)
+    with commit():
+        retries.delivery_retry(d, user=operator, use_current_version=False)
 
     assert d.pk not in _swept(deliveries_sweep)  # its task is on the way
     Delivery.objects.filter(pk=d.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
@@ -260,7 +269,7 @@ def test_a_lost_retry_task_is_picked_up_by_the_sweep_later(mapping, sent, operat
 
 
 def test_a_retry_while_the_broker_is_down_is_accepted_and_left_to_the_sweep(
-    mapping, sent, operator, monkeypatch, caplog
+    mapping, sent, operator, monkeypatch, caplog, commit
 ):
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
@@ -268,7 +277,7 @@ def test_a_retry_while_the_broker_is_down_is_accepted_and_left_to_the_sweep(
     monkeypatch.setattr(tasks.retry_delivery, "apply_async", broker_down)
     d = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
 
-    with caplog.at_level(logging.WARNING, logger="integrations.outbox"):
+    with caplog.at_level(logging.WARNING, logger="integrations.outbox"), commit():
         done = retries.delivery_retry(d, user=operator, use_current_version=False)
 
     assert done.retry_accepted and done.status == Delivery.Status.PENDING
@@ -327,15 +336,16 @@ def five_failed_two_succeeded(mapping, sent):
 
 
 def test_a_bulk_retry_takes_only_the_retryable_matching_deliveries(
-    five_failed_two_succeeded, sent, operator
+    five_failed_two_succeeded, sent, operator, commit
 ):
-    job = retries.bulk_retry_start(
-        Delivery.objects.all(),
-        user=operator,
-        description="all",
-        filters={},
-        use_current_version=False,
-    )
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.all(),
+            user=operator,
+            description="all",
+            filters={},
+            use_current_version=False,
+        )
 
     assert job.total == 5 and job.status == BulkRetry.Status.RUNNING and job.done == 0
     assert sent.steps == [(job.pk, None)]
@@ -343,15 +353,18 @@ def test_a_bulk_retry_takes_only_the_retryable_matching_deliveries(
     assert AuditEvent.objects.get(action="delivery.bulk_retry_started").data["total"] == 5
 
 
-def test_a_bulk_retry_works_in_batches_then_finishes(five_failed_two_succeeded, sent, operator):
+def test_a_bulk_retry_works_in_batches_then_finishes(
+    five_failed_two_succeeded, sent, operator, commit
+):
     failed, _ = five_failed_two_succeeded
-    job = retries.bulk_retry_start(
-        Delivery.objects.all(),
-        user=operator,
-        description="all",
-        filters={},
-        use_current_version=False,
-    )
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.all(),
+            user=operator,
+            description="all",
+            filters={},
+            use_current_version=False,
+        )
 
     assert retries.bulk_retry_step(job.pk, batch=2) == 2
     job.refresh_from_db()
@@ -369,17 +382,19 @@ def test_a_bulk_retry_works_in_batches_then_finishes(five_failed_two_succeeded, 
 
 
 def test_a_bulk_retry_skips_deliveries_fixed_in_the_meantime(
-    five_failed_two_succeeded, sent, operator
+    five_failed_two_succeeded, sent, operator, commit
 ):
     failed, _ = five_failed_two_succeeded
-    job = retries.bulk_retry_start(
-        Delivery.objects.all(),
-        user=operator,
-        description="all",
-        filters={},
-        use_current_version=False,
-    )
-    retries.delivery_retry(failed[0], user=operator, use_current_version=False)
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.all(),
+            user=operator,
+            description="all",
+            filters={},
+            use_current_version=False,
+        )
+    with commit():
+        retries.delivery_retry(failed[0], user=operator, use_current_version=False)
 
     retries.bulk_retry_step(job.pk, batch=10)
 
@@ -389,16 +404,17 @@ def test_a_bulk_retry_skips_deliveries_fixed_in_the_meantime(
 
 
 def test_a_cancelled_bulk_retry_stops_and_leaves_the_rest_as_they_were(
-    five_failed_two_succeeded, sent, operator
+    five_failed_two_succeeded, sent, operator, commit
 ):
     failed, _ = five_failed_two_succeeded
-    job = retries.bulk_retry_start(
-        Delivery.objects.all(),
-        user=operator,
-        description="all",
-        filters={},
-        use_current_version=False,
-    )
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.all(),
+            user=operator,
+            description="all",
+            filters={},
+            use_current_version=False,
+        )
     retries.bulk_retry_step(job.pk, batch=2)
 
     job = retries.bulk_retry_cancel(job, user=operator)
@@ -410,15 +426,16 @@ def test_a_cancelled_bulk_retry_stops_and_leaves_the_rest_as_they_were(
 
 
 def test_two_copies_of_a_bulk_step_never_take_the_same_batch(
-    five_failed_two_succeeded, sent, operator
+    five_failed_two_succeeded, sent, operator, commit
 ):
-    job = retries.bulk_retry_start(
-        Delivery.objects.all(),
-        user=operator,
-        description="all",
-        filters={},
-        use_current_version=False,
-    )
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.all(),
+            user=operator,
+            description="all",
+            filters={},
+            use_current_version=False,
+        )
     stale = BulkRetry.objects.get(pk=job.pk)
     retries.bulk_retry_step(job.pk, batch=2)
     # A second copy that read the job before the first moved the cursor:
@@ -427,25 +444,27 @@ def test_two_copies_of_a_bulk_step_never_take_the_same_batch(
     assert len(sent.retries) == 2
 
 
-def test_an_empty_bulk_retry_is_done_at_once(mapping, sent, operator):
-    job = retries.bulk_retry_start(
-        Delivery.objects.none(),
-        user=operator,
-        description="nothing",
-        filters={},
-        use_current_version=False,
-    )
+def test_an_empty_bulk_retry_is_done_at_once(mapping, sent, operator, commit):
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.none(),
+            user=operator,
+            description="nothing",
+            filters={},
+            use_current_version=False,
+        )
     assert job.total == 0 and job.status == "done" and sent.steps == []
 
 
-def test_recover_since_retries_what_failed_after_the_time(mapping, sent, operator):
+def test_recover_since_retries_what_failed_after_the_time(mapping, sent, operator, commit):
     old = failed_delivery(mapping, created_at=timezone.now() - timedelta(days=3))
     recent = failed_delivery(mapping, created_at=timezone.now() - timedelta(hours=1))
     failed_delivery(mapping, status=Delivery.Status.SUCCEEDED)
 
-    job = retries.bulk_retry_recover(
-        since=timezone.now() - timedelta(days=1), user=operator, use_current_version=False
-    )
+    with commit():
+        job = retries.bulk_retry_recover(
+            since=timezone.now() - timedelta(days=1), user=operator, use_current_version=False
+        )
     retries.bulk_retry_step(job.pk, batch=10)
 
     assert job.total == 1
@@ -460,14 +479,15 @@ def test_a_bulk_retry_paces_itself_at_the_tallyfy_rate_limit(settings):
     assert retries._batch_size() == 1
 
 
-def test_a_stale_running_job_is_nudged_once(five_failed_two_succeeded, sent, operator):
-    job = retries.bulk_retry_start(
-        Delivery.objects.all(),
-        user=operator,
-        description="all",
-        filters={},
-        use_current_version=False,
-    )
+def test_a_stale_running_job_is_nudged_once(five_failed_two_succeeded, sent, operator, commit):
+    with commit():
+        job = retries.bulk_retry_start(
+            Delivery.objects.all(),
+            user=operator,
+            description="all",
+            filters={},
+            use_current_version=False,
+        )
     sent.steps.clear()
     assert not retries.bulk_retry_nudge(job)
     BulkRetry.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))

@@ -15,16 +15,6 @@ from integrations.models import AuditEvent, BulkRetry, Delivery, DeliveryAttempt
 from tests import pipeline_factories as pf
 
 
-class _CommitAtOnce:
-    from django.db.transaction import atomic
-
-    atomic = staticmethod(atomic)
-
-    @staticmethod
-    def on_commit(fn, using=None, robust=False):
-        fn()
-
-
 @pytest.fixture
 def sent(monkeypatch):
     """Tasks the views enqueue, instead of the broker."""
@@ -44,7 +34,6 @@ def sent(monkeypatch):
         "apply_async",
         lambda args=(), **kw: queue["step"].append(args),
     )
-    monkeypatch.setattr(retries, "transaction", _CommitAtOnce)
     return queue
 
 
@@ -157,12 +146,16 @@ def test_the_list_takes_a_bounded_number_of_queries(
         assert staff_client.get(URL, {"mapping": mapping.pk, "preset": "7d"}).status_code == 200
 
 
-def test_retry_swaps_the_row_in_place_and_queues_one_try(staff_client, mapping, sent, operator):
+def test_retry_swaps_the_row_in_place_and_queues_one_try(
+    staff_client, mapping, sent, operator, django_capture_on_commit_callbacks
+):
     d = make(mapping)
     url = reverse("dashboard:delivery_retry", args=[d.pk])
 
-    first = staff_client.post(url, {"version": "original"}, HTTP_HX_REQUEST="true")
-    second = staff_client.post(url, {"version": "original"}, HTTP_HX_REQUEST="true")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = staff_client.post(url, {"version": "original"}, HTTP_HX_REQUEST="true")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = staff_client.post(url, {"version": "original"}, HTTP_HX_REQUEST="true")
 
     html = first.content.decode()
     assert html.lstrip().startswith(f'<tr id="delivery-{d.pk}"') and "Pending" in html
@@ -250,14 +243,15 @@ def test_the_delivery_page_offers_cancel_for_a_scheduled_retry(staff_client, map
 
 
 def test_a_retry_from_the_delivery_page_can_use_the_current_version(
-    staff_client, mapping, sent, operator
+    staff_client, mapping, sent, operator, django_capture_on_commit_callbacks
 ):
     d = make(mapping)
-    response = staff_client.post(
-        reverse("dashboard:delivery_retry", args=[d.pk]),
-        {"version": "current", "from": "detail"},
-        HTTP_HX_REQUEST="true",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("dashboard:delivery_retry", args=[d.pk]),
+            {"version": "current", "from": "detail"},
+            HTTP_HX_REQUEST="true",
+        )
     assert "Working on it" in response.content.decode()
     assert sent["retry"] == [(d.pk, "staff", operator.pk, True)]
 
@@ -286,7 +280,9 @@ def test_csv_export_streams_the_filtered_deliveries(staff_client, mapping):
 # --- bulk ----------------------------------------------------------------------------------
 
 
-def test_retry_all_shows_the_count_then_confirms_then_shows_progress(staff_client, mapping, sent):
+def test_retry_all_shows_the_count_then_confirms_then_shows_progress(
+    staff_client, mapping, sent, django_capture_on_commit_callbacks
+):
     for _ in range(3):
         make(mapping)
     make(mapping, status="succeeded")
@@ -294,7 +290,8 @@ def test_retry_all_shows_the_count_then_confirms_then_shows_progress(staff_clien
 
     confirm = staff_client.get(url, {"mapping": mapping.pk}).content.decode()
     assert '<strong id="bulk-count">3</strong>' in confirm
-    response = staff_client.post(url, {"mapping": mapping.pk, "version": "original"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, {"mapping": mapping.pk, "version": "original"})
 
     job = BulkRetry.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/deliveries/bulk/{job.pk}/"
