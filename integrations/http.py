@@ -1,10 +1,11 @@
-"""Shared HTTP plumbing for the vendor clients: named errors, error-body parsing, throttling.
+"""Shared HTTP plumbing for the vendor clients: named errors, error-body parsing, paging.
 
-Failures are classified once, here, into `ApiError` subclasses that say whether a retry
-is worth it. The delivery pipeline relies on one distinction above all: `OutcomeUnknown`
-(the request may have reached the vendor, so a POST may have taken effect) versus plain
-`Unavailable` (it surely did not). Tallyfy has no idempotency key, so that difference
-decides between "launch again" and "look the run up first".
+Failures are classified into `ApiError` subclasses that say whether a retry is worth it
+(statuses and bodies here, transport errors in `integrations.jsonapi`). The delivery
+pipeline relies on one distinction above all: `OutcomeUnknown` (the request may have
+reached the vendor, so a POST may have taken effect) versus plain `Unavailable` (it surely
+did not). Tallyfy has no idempotency key, so that difference decides between "launch
+again" and "look the run up first".
 """
 
 from __future__ import annotations
@@ -12,25 +13,12 @@ from __future__ import annotations
 import email.utils
 import html
 import json
-import logging
 import math
-import os
 import re
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-
-import httpx
-from django.conf import settings
-from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
-from limits.storage import storage_from_string
-from limits.strategies import STRATEGIES, RateLimiter
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -342,219 +330,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     return text
-
-
-# ---------------------------------------------------------------------------------------
-# Rate limiting
-# ---------------------------------------------------------------------------------------
-
-
-class Throttle:
-    """Per-account request budget shared by every process through `limits` storage.
-
-    `acquire(vendor, account, rate)` takes one request from the budget, sleeping until
-    the window frees when that is at most `max_wait` seconds away, and raising
-    `RateLimited(retry_after=…)` (status None: our own throttle) otherwise.
-    """
-
-    def __init__(
-        self,
-        storage_url: str = "memory://",
-        *,
-        strategy: str = "moving-window",
-        max_wait: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"unknown rate limit strategy {strategy!r}")
-        self.storage = storage_from_string(storage_url, wrap_exceptions=True)
-        self.limiter: RateLimiter = STRATEGIES[strategy](self.storage)
-        self.max_wait = max_wait
-        self._sleep = sleep
-        self._clock = clock
-        self._items: dict[str, list[RateLimitItem]] = {}
-
-    def _parse(self, rate: str) -> list[RateLimitItem]:
-        if rate not in self._items:
-            self._items[rate] = parse_many(rate)
-        return self._items[rate]
-
-    def _wait_needed(self, items: list[RateLimitItem], key: str) -> float:
-        wait = 0.0
-        for item in items:
-            if not self.limiter.test(item, key):
-                reset = self.limiter.get_window_stats(item, key).reset_time
-                wait = max(wait, reset - self._clock(), 0.01)
-        return wait
-
-    def acquire(self, vendor: str, account: str, rate: str) -> None:
-        """Spend one request of `rate` (e.g. "100/minute; 1000/hour") for this account."""
-        items = self._parse(rate)
-        key = f"{vendor}:{account}"
-        deadline = self._clock() + self.max_wait
-        try:
-            while True:
-                wait = self._wait_needed(items, key)
-                if wait == 0.0:
-                    if all(self.limiter.hit(item, key) for item in items):
-                        return
-                    continue  # another process took the last slot first
-                if self._clock() + wait > deadline:
-                    raise RateLimited(
-                        f"{vendor} request budget ({rate}) spent; try again in {wait:.1f}s",
-                        retry_after=wait,
-                        vendor=vendor,
-                    )
-                self._sleep(wait)
-        except StorageError:
-            # The vendor still enforces its own limit (429 + Retry-After): better to call
-            # it than to stop all work because the counter store is down.
-            logger.warning("rate limit storage unavailable; not throttling %s", vendor)
-
-    def clear(self, vendor: str, account: str, rate: str) -> None:
-        """Forget the spent budget for one account (tests, manual resets)."""
-        for item in self._parse(rate):
-            self.limiter.clear(item, f"{vendor}:{account}")
-
-
-class NoThrottle(Throttle):
-    """A throttle that never waits (for tests that are not about throttling)."""
-
-    def __init__(self) -> None:
-        pass
-
-    def acquire(self, vendor: str, account: str, rate: str) -> None:
-        return None
-
-    def clear(self, vendor: str, account: str, rate: str) -> None:
-        return None
-
-
-_throttle: Throttle | None = None
-_throttle_lock = threading.Lock()
-
-
-def get_throttle() -> Throttle:
-    """The process-wide throttle, built from settings.RATE_LIMIT_STORAGE_URL on first use."""
-    global _throttle
-    with _throttle_lock:
-        if _throttle is None:
-            _throttle = Throttle(settings.RATE_LIMIT_STORAGE_URL)
-        return _throttle
-
-
-def set_throttle(throttle: Throttle | None) -> None:
-    """Replace the process-wide throttle (None: rebuild from settings on next use)."""
-    global _throttle
-    with _throttle_lock:
-        _throttle = throttle
-
-
-# ---------------------------------------------------------------------------------------
-# Transport
-# ---------------------------------------------------------------------------------------
-
-_shared_http: tuple[int, httpx.Client] | None = None
-_shared_http_lock = threading.Lock()
-
-
-def shared_http_client() -> httpx.Client:
-    """One pooled httpx client per process (re-made after a fork, e.g. in Celery workers)."""
-    global _shared_http
-    with _shared_http_lock:
-        if _shared_http is None or _shared_http[0] != os.getpid():
-            _shared_http = (os.getpid(), httpx.Client(follow_redirects=False))
-        return _shared_http[1]
-
-
-def _transport_error(exc: httpx.TransportError, vendor: str, method: str, path: str) -> ApiError:
-    where = f"{method} {path}"
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Unavailable(f"could not connect ({type(exc).__name__}) on {where}", vendor=vendor)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.ProxyError):
-        return Unavailable(f"request not sent ({type(exc).__name__}) on {where}", vendor=vendor)
-    # ReadTimeout, WriteTimeout, ReadError, WriteError, RemoteProtocolError, …: the
-    # request may have been received and acted on.
-    return OutcomeUnknown(f"no complete answer ({type(exc).__name__}) on {where}", vendor=vendor)
-
-
-@dataclass(repr=False)
-class JsonApi:
-    """Sends authenticated JSON requests to one vendor and classifies every failure."""
-
-    vendor: str
-    base_url: str
-    token: str
-    headers: dict[str, str]
-    rate: str
-    account: str
-    http: httpx.Client | None = None
-    throttle: Throttle | None = None
-    timeout: float = field(default_factory=lambda: float(settings.HTTP_TIMEOUT_SECONDS))
-
-    def __repr__(self) -> str:
-        return f"<JsonApi {self.vendor} {self.base_url} account={self.account!r}>"
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-    ) -> Any:
-        """Send one request; return the decoded JSON body (None when empty) or raise ApiError."""
-        (self.throttle or get_throttle()).acquire(self.vendor, self.account, self.rate)
-        http = self.http or shared_http_client()
-        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
-        headers = {**self.headers, "Authorization": f"Bearer {self.token}"}
-        if json_body is not None:
-            headers["Content-Type"] = "application/json"
-        try:
-            response = http.request(
-                method,
-                self.base_url.rstrip("/") + path,
-                params=clean_params,
-                json=json_body,
-                headers=headers,
-                timeout=self.timeout,
-            )
-        except httpx.TransportError as exc:
-            raise _transport_error(exc, self.vendor, method, path) from None
-        return self._handle(response, method, path)
-
-    def _handle(self, response: httpx.Response, method: str, path: str) -> Any:
-        status = response.status_code
-        if 200 <= status < 300:
-            if not response.content.strip():
-                return None
-            try:
-                return response.json()
-            except ValueError:
-                raise OutcomeUnknown(
-                    f"unreadable {status} answer to {method} {path}",
-                    status=status,
-                    body=self._body_text(response),
-                    vendor=self.vendor,
-                ) from None
-        parsed = parse_error_body(response.content, status, response.reason_phrase)
-        raise error_for_status(
-            status,
-            redact(parsed.message, [self.token]),
-            {
-                name: [redact(m, [self.token]) for m in msgs]
-                for name, msgs in parsed.field_errors.items()
-            },
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            body=self._body_text(response),
-            vendor=self.vendor,
-            method=method,
-        )
-
-    def _body_text(self, response: httpx.Response) -> str:
-        text = response.content[:MAX_ERROR_BODY_CHARS].decode("utf-8", errors="replace")
-        return redact(text, [self.token])
 
 
 def malformed(vendor: str, what: str, status: int | None = None) -> OutcomeUnknown:

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from integrations.http import NoThrottle, set_throttle
+from integrations.ratelimit import NoThrottle, set_throttle
 
 SCREENSHOTS = "test-artifacts/screenshots"
 

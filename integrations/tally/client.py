@@ -16,7 +16,9 @@ import httpx
 from django.conf import settings
 
 from integrations.coerce import as_bool, as_datetime, as_dict, as_int, as_list, as_str
-from integrations.http import JsonApi, Page, Throttle, iter_pages, malformed
+from integrations.http import Page, iter_pages, malformed
+from integrations.jsonapi import JsonApi
+from integrations.ratelimit import Throttle
 
 VENDOR = "tally"
 T = TypeVar("T")

@@ -24,7 +24,7 @@ def own_http_pool(monkeypatch):
     """A pooled httpx client of our own, closed at the end: its keep-alive sockets would
     otherwise hold live-server threads, and their PostgreSQL sessions, open past the test
     (and then the test database cannot be dropped)."""
-    import integrations.http as http
+    import integrations.jsonapi as http
 
     monkeypatch.setattr(http, "_shared_http", None)
     yield

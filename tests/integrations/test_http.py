@@ -1,4 +1,4 @@
-"""The shared transport: error classes, error bodies, Retry-After, the throttle."""
+"""The shared transport: error classes, error bodies, Retry-After, the throttle, JsonApi."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -16,22 +16,19 @@ from integrations.http import (
     ApiError,
     Forbidden,
     Invalid,
-    JsonApi,
     NotFound,
-    NoThrottle,
     OutcomeUnknown,
     Page,
     RateLimited,
-    Throttle,
     Unauthorized,
     Unavailable,
     error_for_status,
-    get_throttle,
     iter_pages,
     parse_error_body,
     parse_retry_after,
-    set_throttle,
 )
+from integrations.jsonapi import JsonApi
+from integrations.ratelimit import NoThrottle, Throttle, get_throttle, set_throttle
 
 BASE = "https://vendor.test/api"
 TOKEN = "tly-secret-token-123456"

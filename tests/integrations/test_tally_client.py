@@ -13,13 +13,12 @@ from integrations.http import (
     Forbidden,
     Invalid,
     NotFound,
-    NoThrottle,
     OutcomeUnknown,
     RateLimited,
-    Throttle,
     Unauthorized,
     Unavailable,
 )
+from integrations.ratelimit import NoThrottle, Throttle
 from integrations.tally.client import TallyClient
 
 BASE = "https://api.tally.test"

@@ -10,13 +10,12 @@ from integrations.http import (
     Forbidden,
     Invalid,
     NotFound,
-    NoThrottle,
     OutcomeUnknown,
     RateLimited,
-    Throttle,
     Unauthorized,
     Unavailable,
 )
+from integrations.ratelimit import NoThrottle, Throttle
 from integrations.tallyfy.client import TallyfyClient, run_url
 from integrations.tallyfy.shapes import Column, Option
 
