@@ -12,7 +12,7 @@ from .connections import connection_call
 from .mappings import MappingError, fetch_form, version_fields, version_spec
 from .models import Mapping
 from .tally.answers import answers_from_submission
-from .tally.client import TallySubmission
+from .tally.shapes import TallySubmission
 from .tallyfy.client import Run, run_url
 
 #: How many of the form's newest completed submissions a preview offers to choose from.

@@ -9,7 +9,8 @@ from typing import Any
 
 from integrations.models import Connection
 from integrations.selectors.tally import Fetched
-from integrations.tally.client import ANALYTICS_PERIODS, TallyAnalytics
+from integrations.tally.client import ANALYTICS_PERIODS
+from integrations.tally.shapes import TallyAnalytics
 
 from ..durations import format_duration
 

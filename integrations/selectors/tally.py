@@ -31,15 +31,9 @@ from django.utils.timesince import timesince
 from ..connections import NeedsReconnect, connection_call
 from ..http import ApiError, NotFound, RateLimited, Unavailable
 from ..models import Connection, Provider
-from ..tally.client import (
-    ANALYTICS_PERIODS,
-    MAX_PAGE_SIZE,
-    SubmissionPage,
-    TallyForm,
-    TallyQuestion,
-    TallySubmissionDetail,
-)
+from ..tally.client import ANALYTICS_PERIODS, MAX_PAGE_SIZE
 from ..tally.questions import questions_with_options
+from ..tally.shapes import SubmissionPage, TallyForm, TallyQuestion, TallySubmissionDetail
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

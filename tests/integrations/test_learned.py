@@ -1,8 +1,8 @@
 """A form's inputs learned from its stored webhook payloads, merged with its REST questions."""
 
 from integrations.tally.answers import ChoiceOption, answers_from_questions
-from integrations.tally.client import parse_question
 from integrations.tally.learned import fields_from_payloads, merge_sources
+from integrations.tally.shapes import parse_question
 
 
 def envelope(*fields):
