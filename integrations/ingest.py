@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from .models import Delivery, Endpoint, Mapping, Submission
 from .tally import webhook
-from .tally.answers import answers_from_webhook, display
+from .tally.answers import answers_from_webhook
+from .tally.display import display
 
 log = logging.getLogger(__name__)
 

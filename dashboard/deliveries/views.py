@@ -24,7 +24,8 @@ from django_htmx.http import trigger_client_event
 from integrations import reconcile, retries
 from integrations.models import BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
-from integrations.tally.answers import answers_from_webhook, display
+from integrations.tally.answers import answers_from_webhook
+from integrations.tally.display import display
 
 from ..access import can_operate, operator_required, staff_required
 from .filters import FILTER_KEYS, DeliveryFilterSet

@@ -7,7 +7,8 @@ import csv
 
 from integrations.models import Connection
 from integrations.selectors import tally
-from integrations.tally.answers import answers_from_questions, answers_from_submission, display
+from integrations.tally.answers import answers_from_questions, answers_from_submission
+from integrations.tally.display import display
 
 
 class _Echo:

@@ -26,7 +26,8 @@ from integrations.models import Connection, Delivery, Provider
 from integrations.selectors import tally
 from integrations.selectors.deliveries import form_delivery_outcomes, submission_deliveries
 from integrations.selectors.mappings import mappings_by_form
-from integrations.tally.answers import answers_from_questions, answers_from_submission, display
+from integrations.tally.answers import answers_from_questions, answers_from_submission
+from integrations.tally.display import display
 
 from ..access import staff_required
 from .analytics import PERIOD_LABELS, analytics_report

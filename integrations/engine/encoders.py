@@ -17,12 +17,11 @@ from django.core.validators import validate_email
 from integrations.tally.answers import (
     CHOICE_TYPES,
     Answer,
-    display,
-    files,
     format_scalar,
     is_blank,
     selected_options,
 )
+from integrations.tally.display import display, files
 from integrations.tallyfy.shapes import KickoffField, Option
 
 from .options import resolve_option

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from integrations.tally.answers import Answer, answer_index, display, format_scalar
+from integrations.tally.answers import Answer, answer_index, format_scalar
+from integrations.tally.display import display
 
 from .rules import UNKNOWN_PLACEHOLDER, Problem
 from .text import norm

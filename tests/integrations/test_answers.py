@@ -13,14 +13,13 @@ import pytest
 from integrations.tally.answers import (
     Answer,
     ChoiceOption,
-    Link,
     answer_index,
     answers_from_questions,
     answers_from_submission,
     answers_from_webhook,
-    display,
     selected_options,
 )
+from integrations.tally.display import Link, display
 
 FIXTURE = (
     Path(__file__).resolve().parents[3]

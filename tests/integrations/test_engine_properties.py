@@ -26,8 +26,8 @@ from integrations.tally.answers import (
     ChoiceOption,
     answers_from_submission,
     answers_from_webhook,
-    display,
 )
+from integrations.tally.display import display
 from integrations.tallyfy.shapes import Column, KickoffField, Option
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
