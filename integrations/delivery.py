@@ -33,19 +33,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from . import adoption, contract, engine
+from .alerts import delivery_failure_email
 from .connections import NeedsReconnect, connection_call
+from .held import delivery_resume_if_reconnected
 from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
 from .mappings import version_fields, version_spec
 from .models import (
-    Connection,
     Delivery,
     DeliveryAttempt,
     MappingVersion,
@@ -64,7 +62,6 @@ DEFAULT_LEASE_SECONDS = 90
 #: Retries due sooner than this get a Celery countdown as well as the sweep.
 ETA_MAX_SECONDS = 300
 RESPONSE_KEEP_CHARS = 4096
-FAILURE_EMAIL_EVERY_SECONDS = 600
 
 
 def retry_schedule() -> tuple[float, ...]:
@@ -582,68 +579,6 @@ def _finish(
         ),
     )
     if outcome.status == Delivery.Status.FAILED:
-        _email_failure(delivery, outcome)
+        delivery_failure_email(delivery, message=outcome.error_message)
     elif outcome.status == Delivery.Status.HELD:
-        _resume_if_reconnected(delivery)
-
-
-# ---------------------------------------------------------------------------------------
-# Failure email, held deliveries
-# ---------------------------------------------------------------------------------------
-
-
-def _email_failure(delivery: Delivery, outcome: Outcome) -> None:
-    """Tell staff a delivery failed for good: at most one email per mapping per 10 min."""
-    if not cache.add(
-        f"kickoff:delivery-failed-mail:{delivery.mapping_id}", 1, FAILURE_EMAIL_EVERY_SECONDS
-    ):
-        return
-    recipients = list(
-        get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
-    if not recipients:
-        return
-    link = f"{settings.PUBLIC_BASE_URL}/deliveries/{delivery.pk}/"
-    send_mail(
-        f"[Kickoff] A submission could not be launched ({delivery.mapping.name})",
-        (
-            f"Delivery {delivery.pk} of submission {delivery.submission.submission_id} "
-            f"(form {delivery.submission.form_id}) through “{delivery.mapping.name}” failed "
-            f"and will not be retried automatically:\n\n{outcome.error_message}\n\n"
-            f"Fix the mapping or the data and retry it here: {link}\n"
-            "(Further failures of this mapping in the next 10 minutes are not emailed; "
-            "they are all on the deliveries page.)\n"
-        ),
-        None,
-        recipients,
-        fail_silently=True,
-    )
-
-
-def _resume_if_reconnected(delivery: Delivery) -> None:
-    """A reconnect may have happened while this try ran: don't leave the delivery held."""
-    connection = Connection.objects.get(pk=delivery.mapping.tallyfy_connection_id)
-    if connection.status == Connection.Status.ACTIVE:
-        deliveries_resume_held(connection)
-
-
-def deliveries_resume_held(connection: Connection) -> int:
-    """Send every delivery held on this (now active) Tallyfy connection again."""
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            Delivery.objects.filter(
-                status=Delivery.Status.HELD, mapping__tallyfy_connection=connection
-            ).values_list("pk", flat=True)
-        )
-        if not ids:
-            return 0
-        resumed = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
-            status=Delivery.Status.RETRYING, next_attempt_at=now, updated_at=now
-        )
-        _enqueue_on_commit(ids)
-    log.info("resumed %d held deliveries of connection %s", resumed, connection.pk)
-    return resumed
+        delivery_resume_if_reconnected(delivery)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from .delivery import deliveries_resume_held
+from .held import deliveries_resume_held
 from .models import Connection, Provider
 
 

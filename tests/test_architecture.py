@@ -1,4 +1,4 @@
-"""The shape of the code: no import cycle among the project's own modules."""
+"""The shape of the code: no import cycle among the project's modules, none over 600 lines."""
 
 from __future__ import annotations
 
@@ -142,3 +142,19 @@ def test_a_cycle_is_reported_once_with_its_path():
 def test_no_import_cycle_among_the_project_modules():
     cycles = import_cycles(import_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)
+
+
+#: One job per file: past this many lines a module has more than one (models aside: one
+#: table per class, and migrations are generated).
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_in_integrations_or_dashboard_is_over_600_lines():
+    too_long = {
+        path.relative_to(ROOT).as_posix(): lines
+        for package in ("integrations", "dashboard")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "/migrations/" not in path.as_posix() and path.name != "models.py"
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not too_long, f"split these along their concerns: {too_long}"
