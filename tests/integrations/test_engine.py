@@ -448,6 +448,21 @@ def test_it_joins_a_many_row_matrix_one_line_per_row_and_warns(answers):
     assert "2 rows were joined into each cell, one line per row" in problems[0].message
 
 
+def test_the_sandbox_tallyfy_taking_only_the_documented_table_shape_accepts_it(answers):
+    from integrations.sandbox.tallyfy.values import check_value
+
+    field = kickoff("table", columns=[Column(1, "Criterion"), Column(2, "Answer")])
+    value, _ = launch(answers, field, "question_mBazQn")
+    sandbox_field = {
+        "label": "Ratings",
+        "field_type": "table",
+        "columns": [{"id": 1, "label": "Criterion"}, {"id": 2, "label": "Answer"}],
+    }
+
+    error = check_value(sandbox_field, value, users=set(), groups=set(), table_shape="strict")
+    assert error is None
+
+
 def test_it_ticks_table_columns_named_like_the_matrix_columns(answers):
     columns = [
         Column(1, "Criterion"),
