@@ -26,7 +26,7 @@ from .ingest import submission_ingest
 from .models import Connection, Endpoint, Mapping, Submission, WebhookState
 from .tally import webhook as tally_webhook
 from .tally.answers import answers_from_submission
-from .tally.client import TallySubmission
+from .tally.shapes import TallySubmission
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from .connections import NeedsReconnect, connection_call
 from .contract import check_record
 from .http import ApiError
 from .models import Connection, Endpoint, Mapping, WebhookState
-from .tally.client import TallyWebhook
+from .tally.shapes import TallyWebhook
 
 log = logging.getLogger(__name__)
 
