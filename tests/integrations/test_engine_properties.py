@@ -173,11 +173,11 @@ def shape_ok(field: KickoffField, value) -> bool:
             and option_texts.get(v["text"]) == v["id"]
             for v in value
         )
-    if kind == "table":
+    if kind == "table":  # a flat list, one string per column (docs/vendor-notes.md)
         return (
             isinstance(value, list)
-            and [v["id"] for v in value] == [c.id for c in field.columns]
-            and len({len(v["value"]) for v in value}) == 1
+            and len(value) == len(field.columns)
+            and all(isinstance(v, str) for v in value)
         )
     if kind == "file":
         return isinstance(value, list) and all(
