@@ -3,7 +3,7 @@
 Pure functions: no ORM, no HTTP. The rules (`FieldRule`, `MappingSpec`) come from a saved
 mapping version, the answers from `integrations.tally.answers`, the kick-off fields from
 `integrations.tallyfy.client.get_template`. The vendor facts that force the odd choices below
-are in shared/API-NOTES.md ("Launch" table); the ones that bite hardest:
+are in docs/vendor-notes.md ("Launch" table); the ones that bite hardest:
 
 - `prerun` is keyed by kick-off field **id**: labels and aliases are silently dropped;
 - each field type wants its own value shape (radio: bare text, dropdown: `{id, text}`,
@@ -800,7 +800,7 @@ _STRING_FIELDS = frozenset({"text", "textarea", "email"})
 def encode_value(
     f: KickoffField, source: Answer, rule: FieldRule | None = None
 ) -> tuple[Any, list[Problem]]:
-    """One value in the shape `f.field_type` wants (API-NOTES "Launch" table), or SKIP."""
+    """One value in the shape `f.field_type` wants (vendor notes, "Launch"), or SKIP."""
     problems: list[Problem] = []
     encoder = ENCODERS.get(f.field_type)
     if encoder is None:

@@ -2,7 +2,7 @@
 with reconcile.
 
 Tally waits 10 s at most and retries a failure five times over a day
-(shared/API-NOTES.md), so the receiver does only what makes the submission durable:
+(docs/vendor-notes.md), so the receiver does only what makes the submission durable:
 verify, parse, and store the Submission and its Delivery rows in one transaction. It never
 calls Tallyfy and never waits on the broker: the new rows are the outbox that
 `integrations.outbox` publishes. Order of checks (each answers before the next runs):

@@ -1,7 +1,7 @@
 """The sandbox: a local stand-in for Tally and Tallyfy, mounted only when SANDBOX is on.
 
 It is the *other side* of every HTTP call Kickoff makes, written from
-shared/API-NOTES.md. It shares no code with Kickoff's clients, engine or receiver.
+docs/vendor-notes.md. It shares no code with Kickoff's clients, engine or receiver.
 """
 
 from django.urls import include, path

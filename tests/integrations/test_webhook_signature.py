@@ -4,16 +4,16 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 from integrations.tally.webhook import signature, signature_matches
+from tests.fixtures import TALLY_ALL_TYPES
 
 SECRET = "whsec-ünïcode-s3cret"
-FIXTURE = Path("/work/shared/fixtures/tally/form-response-all-types.json")
+FIXTURE = TALLY_ALL_TYPES
 
 
 def tally_sign(secret: str, body: bytes) -> str:
-    """Written from API-NOTES.md, independently of the code under test."""
+    """Written from docs/vendor-notes.md, independently of the code under test."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 

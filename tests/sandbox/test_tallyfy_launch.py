@@ -1,6 +1,6 @@
 # ruff: noqa: F811
 # (F811: pytest fixtures imported from the support module)
-"""Launching a run: the prerun contract of shared/API-NOTES.md, field type by field type."""
+"""Launching a run: the prerun contract of docs/vendor-notes.md, field type by field type."""
 
 import pytest
 

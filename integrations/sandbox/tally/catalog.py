@@ -9,7 +9,7 @@ A question is `{id, type, title, required, options?, rows?, columns?, variables?
 - PAYMENT carries `amount` and `currency`.
 
 The "Webhook payload" form copies Tally's published all-types example
-(shared/fixtures/tally/form-response-all-types.json): same ids, labels, types and options,
+(tests/fixtures/tally/form-response-all-types.json): same ids, labels, types and options,
 so a submission of it yields the same webhook field keys and value shapes.
 """
 

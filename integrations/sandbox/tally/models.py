@@ -2,7 +2,7 @@
 
 Everything a real Tally account would hold, kept small. Question definitions live as JSON
 on the form (see `catalog.py` for their shape); answers live as JSON on the submission,
-keyed by question id, in the webhook value shapes of API-NOTES.md.
+keyed by question id, in the webhook value shapes of docs/vendor-notes.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pure functions from stored rows to Tally's JSON shapes (API-NOTES.md, Tally half).
+"""Pure functions from stored rows to Tally's JSON shapes (docs/vendor-notes.md, Tally half).
 
 No I/O here except reading model attributes.
 """

@@ -1,4 +1,4 @@
-"""The sandbox Tallyfy REST API under /sandbox/tallyfy/api (shared/API-NOTES.md, Tallyfy half).
+"""The sandbox Tallyfy REST API under /sandbox/tallyfy/api (docs/vendor-notes.md, Tallyfy half).
 
 Every request passes the same gate, in this order: `X-Tallyfy-Client: APIClient` header
 (401 without it), bearer token (401 when unknown, expired or revoked), the organization in

@@ -1,4 +1,4 @@
-"""JSON shapes of the sandbox Tallyfy API (shared/API-NOTES.md, Tallyfy half)."""
+"""JSON shapes of the sandbox Tallyfy API (docs/vendor-notes.md, Tallyfy half)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Form-field values, as Tallyfy accepts them (shared/API-NOTES.md, "Launch").
+"""Form-field values, as Tallyfy accepts them (docs/vendor-notes.md, "Launch").
 
 One function checks a value against a field definition (a kick-off field or a task field,
 both `{id, label, field_type, options, columns, ...}` dicts) and returns an error message

@@ -1,4 +1,4 @@
-"""The sandbox Tally REST API under /sandbox/tally/api (shapes from API-NOTES.md)."""
+"""The sandbox Tally REST API under /sandbox/tally/api (shapes from docs/vendor-notes.md)."""
 
 from __future__ import annotations
 
