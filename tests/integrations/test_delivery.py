@@ -225,11 +225,6 @@ def test_a_run_made_by_the_last_scheduled_try_is_still_adopted(tallyfy, delivery
     assert done.status == Delivery.Status.SUCCEEDED and done.run_id == "late"
 
 
-def test_the_default_schedule_is_the_published_one(settings):
-    del settings.DELIVERY_RETRY_SCHEDULE
-    assert service.retry_schedule() == (30, 120, 600, 1800, 7200, 21600, 43200)
-
-
 def test_a_connect_error_retries_without_doubt(tallyfy, delivery):
     tallyfy.post(RUNS).mock(side_effect=httpx.ConnectError("refused"))
 
