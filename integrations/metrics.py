@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -60,13 +60,14 @@ def count_rejection(reason: str) -> None:
 
 
 def _counter(reason: str) -> int:
+    """A receiver counter's value in the cache (0 while the cache is down)."""
     try:
         return int(cache.get(_PREFIX + reason) or 0)
     except Exception:
         return 0
 
 
-def _by(queryset, column: str) -> dict[str, int]:
+def _by(queryset: QuerySet, column: str) -> dict[str, int]:
     """Row counts of `queryset` grouped by `column`."""
     return dict(queryset.values_list(column).annotate(n=Count("id")).values_list(column, "n"))
 
@@ -111,7 +112,14 @@ def _latency() -> HistogramMetricFamily:
     )
 
 
-def _family(kind: type, name: str, help_text: str, label: str, values: dict[str, float]):
+def _family(
+    kind: type[CounterMetricFamily | GaugeMetricFamily],
+    name: str,
+    help_text: str,
+    label: str,
+    values: Mapping[str, float],
+) -> Metric:
+    """One metric family with a sample per value of its single label."""
     family = kind(name, help_text, labels=[label])
     for key, value in values.items():
         family.add_metric([key], value)
