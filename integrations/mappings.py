@@ -78,7 +78,7 @@ def builder_sides(mapping: Mapping, *, fresh: bool) -> tuple[FormSide, TemplateS
     Opening and saving the builder read both live (`fresh=True`: three vendor calls) and
     keep the copy; each row re-rendered while someone edits (every change of a source)
     reuses it, instead of spending three calls of Tally's 100 a minute per change
-    (shared/API-NOTES.md) and failing the row when Tally rate-limits. Saving re-reads and
+    (docs/vendor-notes.md) and failing the row when Tally rate-limits. Saving re-reads and
     re-checks everything, so a template changed meanwhile is caught there.
     """
     tally, tallyfy = mapping.tally_connection, mapping.tallyfy_connection

@@ -3,7 +3,7 @@
 Pure: no ORM, no HTTP, no vendor client (a test imports it in a fresh interpreter to keep it
 so). The rules (`FieldRule`, `MappingSpec`) come from a saved mapping version, the answers
 from `integrations.tally.answers`, the kick-off fields from `integrations.tallyfy.shapes`.
-The vendor facts that force the odd choices are in shared/API-NOTES.md ("Launch" table);
+The vendor facts that force the odd choices are in docs/vendor-notes.md ("Launch" table);
 the ones that bite hardest:
 
 - `prerun` is keyed by kick-off field **id**: labels and aliases are silently dropped;
