@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,10 +19,13 @@ from django.utils import timezone
 from . import engine
 from .audit import audit_record
 from .connections import connection_call
+from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record
 from .http import NotFound
 from .models import Endpoint, FieldMapping, Mapping, MappingVersion
-from .tally.answers import Answer, answers_from_questions
-from .tally.questions import questions_with_options
+from .selectors.payloads import LISTEN_SECONDS, form_payloads
+from .tally.answers import CHOICE_TYPES, Answer, ChoiceOption, answers_from_questions
+from .tally.learned import Learned, fields_from_payloads, merge_sources
+from .tally.questions import choices_without_block_options, questions_with_options
 from .tallyfy.shapes import KickoffField, parse_field
 
 log = logging.getLogger(__name__)
@@ -39,11 +43,14 @@ class FormSide:
     id: str
     name: str
     questions: list[dict[str, Any]]  # question dicts with options/rows/columns
+    # The inputs the form's stored webhook bodies show, with a sample answer of each.
+    learned: Learned = field(default_factory=lambda: Learned(fields=[]))
 
     @property
     def sources(self) -> list[Answer]:
-        """The questions as empty answers, the shape the engine reads."""
-        return answers_from_questions(self.questions)
+        """The form's inputs as empty answers, the shape the engine reads: the REST
+        questions merged with what its webhooks showed."""
+        return merge_sources(answers_from_questions(self.questions), self.learned.fields)
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,45 @@ class TemplateSide:
 
 
 def fetch_form(connection, form_id: str) -> FormSide:
-    """The form's questions with their options (two Tally calls)."""
+    """The form's questions with their options (two Tally calls), merged with the inputs
+    its stored webhook bodies show; records what the questions and blocks held."""
     form = connection_call(connection, lambda c: c.get_form(form_id))
     questions = connection_call(connection, lambda c: c.get_questions(form_id))
-    return FormSide(
-        id=form.id, name=form.name, questions=questions_with_options(questions, form.blocks)
+    _record_form_contract(connection, questions, form.blocks)
+    learned = fields_from_payloads(
+        form_payloads(tally_connection_id=connection.pk, form_id=form_id)
     )
+    return FormSide(
+        id=form.id,
+        name=form.name,
+        questions=questions_with_options(questions, form.blocks),
+        learned=learned,
+    )
+
+
+def _record_form_contract(connection, questions: list[Any], blocks: list[dict]) -> None:
+    """What this read showed of QUESTION_IDS and BLOCK_OPTIONS (docs/vendor-notes.md,
+    "Where the sources disagree")."""
+    if questions:
+        without = [q for q in questions if not getattr(q, "id", None)]
+        check_record(
+            connection,
+            QUESTION_IDS,
+            held=not without,
+            detail=f"{len(without)} of {len(questions)} questions came without an id"
+            if without
+            else f"{len(questions)} questions, each with its id",
+        )
+    missing = choices_without_block_options(questions, blocks)
+    if missing:
+        check_record(
+            connection,
+            BLOCK_OPTIONS,
+            held=False,
+            detail="No options in the blocks for: " + ", ".join(missing),
+        )
+    elif any(getattr(q, "type", "") in CHOICE_TYPES for q in questions):
+        check_record(connection, BLOCK_OPTIONS, held=True, detail="Every choice had its options")
 
 
 def fetch_template(connection, template_id: str) -> TemplateSide:
@@ -114,9 +154,60 @@ def version_fields(version: MappingVersion) -> list[KickoffField]:
     return [parse_field(f) for f in version.template_fields]
 
 
+# A version keeps the inputs learned from webhooks next to the REST questions, as entries
+# with no `id` (so readers of questions skip them) under this key.
+LEARNED_ENTRY = "kickoffLearned"
+
+
+def _learned_entry(answer: Answer) -> dict[str, Any]:
+    def options(items):
+        return [{"id": o.id, "text": o.text} for o in items]
+
+    return {
+        LEARNED_ENTRY: {
+            "key": answer.key,
+            "label": answer.label,
+            "type": answer.type,
+            "options": options(answer.options),
+            "rows": options(answer.rows),
+            "columns": options(answer.columns),
+        }
+    }
+
+
+def _learned_answer(entry: dict[str, Any]) -> Answer:
+    def options(items):
+        return tuple(
+            ChoiceOption(str(o.get("id")), str(o.get("text") or ""))
+            for o in items or []
+            if isinstance(o, dict)
+        )
+
+    return Answer(
+        str(entry.get("key") or ""),
+        str(entry.get("label") or ""),
+        str(entry.get("type") or ""),
+        None,
+        options=options(entry.get("options")),
+        rows=options(entry.get("rows")),
+        columns=options(entry.get("columns")),
+    )
+
+
+def form_snapshot(form: FormSide) -> list[dict[str, Any]]:
+    """What a version stores of the form: its questions, then the inputs learned."""
+    return list(form.questions) + [_learned_entry(a) for a in form.learned.fields]
+
+
 def version_sources(version: MappingVersion) -> list[Answer]:
-    """The form's questions as they were when the version was saved, as empty answers."""
-    return answers_from_questions(version.form_questions)
+    """The form's inputs as they were when the version was saved, as empty answers."""
+    questions = [q for q in version.form_questions if LEARNED_ENTRY not in q]
+    learned = [
+        _learned_answer(q[LEARNED_ENTRY])
+        for q in version.form_questions
+        if isinstance(q.get(LEARNED_ENTRY), dict)
+    ]
+    return merge_sources(answers_from_questions(questions), learned)
 
 
 def engine_rule(rule: FieldMapping | RuleInput) -> engine.FieldRule | None:
@@ -228,7 +319,7 @@ def mapping_save_version(
             folders=list(folders or []),
             owner_id=owner_id,
             template_fields=[f.raw for f in template.fields],
-            form_questions=form.questions,
+            form_questions=form_snapshot(form),
             created_by=actor,
         )
         FieldMapping.objects.bulk_create(
@@ -362,6 +453,75 @@ def endpoint_ensure(mapping: Mapping) -> Endpoint:
     return endpoint
 
 
+def mapping_listen_start(mapping: Mapping, *, actor) -> Endpoint:
+    """Register the form's signed webhook now, before enabling, and listen until
+    LISTEN_SECONDS from now: what arrives is stored (the builder learns its fields) and
+    launches nothing, since the ingest creates deliveries only for enabled mappings."""
+    endpoint = endpoint_ensure(mapping)
+    until = timezone.now() + timedelta(seconds=LISTEN_SECONDS)
+    Endpoint.objects.filter(pk=endpoint.pk).update(listening_until=until)
+    endpoint.listening_until = until
+    audit_record(
+        actor=actor,
+        action="mapping.listening",
+        obj=mapping,
+        summary=f"Listening for a test submission of {mapping.form_name} until {until:%H:%M}",
+    )
+    return endpoint
+
+
+def mapping_listen_stop(mapping: Mapping, *, actor) -> None:
+    """Stop listening; with no enabled mapping of the form, also remove Tally's webhook.
+
+    Stopping is the operator saying no more submissions are wanted, so the webhook goes.
+    When the time runs out instead, it stays until Enable (which reuses it) or a Stop or
+    Disable: it is harmless (no delivery without an enabled mapping) and every submission
+    it brings still teaches the builder, and removing it would need a job calling Tally
+    for no one.
+    """
+    endpoint = mapping_endpoint(mapping)
+    if endpoint is None:
+        return
+    Endpoint.objects.filter(pk=endpoint.pk).update(listening_until=None)
+    if not _form_enabled(mapping):
+        _webhook_remove(mapping, endpoint)
+    audit_record(
+        actor=actor,
+        action="mapping.listening_stopped",
+        obj=mapping,
+        summary=f"Stopped listening for a test submission of {mapping.form_name}",
+    )
+
+
+def mapping_endpoint(mapping: Mapping) -> Endpoint | None:
+    """The form's endpoint, if one was ever made."""
+    return Endpoint.objects.filter(
+        tally_connection=mapping.tally_connection, form_id=mapping.form_id
+    ).first()
+
+
+def _form_enabled(mapping: Mapping) -> bool:
+    """Whether another mapping of the same form is switched on."""
+    return (
+        Mapping.objects.filter(
+            tally_connection=mapping.tally_connection,
+            form_id=mapping.form_id,
+            status=Mapping.Status.ENABLED,
+        )
+        .exclude(pk=mapping.pk)
+        .exists()
+    )
+
+
+def _webhook_remove(mapping: Mapping, endpoint: Endpoint) -> None:
+    if endpoint.tally_webhook_id:
+        with contextlib.suppress(NotFound):  # already gone at Tally
+            connection_call(
+                mapping.tally_connection, lambda c: c.delete_webhook(endpoint.tally_webhook_id)
+            )
+        Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id="")
+
+
 def mapping_enable(mapping: Mapping, *, actor) -> Endpoint:
     reasons = mapping_blocking_problems(mapping)
     if reasons:
@@ -381,22 +541,12 @@ def mapping_disable(mapping: Mapping, *, actor) -> None:
         status=Mapping.Status.DISABLED, updated_at=timezone.now()
     )
     mapping.status = Mapping.Status.DISABLED
-    others = Mapping.objects.filter(
-        tally_connection=mapping.tally_connection,
-        form_id=mapping.form_id,
-        status=Mapping.Status.ENABLED,
-    ).exclude(pk=mapping.pk)
-    if not others.exists():
-        endpoint = Endpoint.objects.filter(
-            tally_connection=mapping.tally_connection, form_id=mapping.form_id
-        ).first()
-        if endpoint and endpoint.tally_webhook_id:
-            with contextlib.suppress(NotFound):  # already gone at Tally
-                connection_call(
-                    mapping.tally_connection,
-                    lambda c: c.delete_webhook(endpoint.tally_webhook_id),
-                )
-            Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id="")
+    endpoint = mapping_endpoint(mapping)
+    listening = bool(
+        endpoint and endpoint.listening_until and endpoint.listening_until > timezone.now()
+    )
+    if endpoint and not listening and not _form_enabled(mapping):
+        _webhook_remove(mapping, endpoint)
     audit_record(actor=actor, action="mapping.disabled", obj=mapping, summary=f"Disabled {mapping}")
 
 
