@@ -220,7 +220,7 @@ def mapping_edit(request, pk: int):
             "placeholders": placeholders,
             "invalid": request.method == "POST",
             "learned": _learned_rows(form_side),
-            **_listen_context(mapping, shown=form_side.learned.payloads),
+            **_listen_context(mapping),
         },
     )
 
@@ -240,12 +240,13 @@ def _learned_rows(form_side: FormSide) -> list[dict]:
     ]
 
 
-def _listen_context(mapping: Mapping, *, shown: int) -> dict:
+def _listen_context(mapping: Mapping, *, shown: int | None = None) -> dict:
     """What the builder's "Listen for a test submission" panel shows; `shown` is how many
-    stored submissions the page's fields were learned from."""
+    submissions of the form were stored when the page was drawn (None: now)."""
     listening = form_listening(
         tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
     )
+    shown = listening.stored if shown is None else shown
     return {"listening": listening, "shown": shown, "new_arrived": listening.stored > shown}
 
 

@@ -219,3 +219,21 @@ def test_viewers_cannot_listen(client, viewer, support_mapping, live_kickoff):
     assert response.status_code == 403
     assert webhooks(live_kickoff) == []
     assert not Endpoint.objects.exists()
+
+
+def test_when_listening_runs_out_the_webhook_stays_and_still_launches_nothing(
+    staff_client, support_mapping, vendors, live_kickoff, task_queue
+):
+    staff_client.post(reverse("dashboard:mapping_listen", args=[support_mapping.pk]))
+    Endpoint.objects.update(listening_until=timezone.now() - timedelta(seconds=1))
+    status = staff_client.get(
+        reverse("dashboard:mapping_listen_status", args=[support_mapping.pk]),
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "Listening until" not in status and "Listen for a test submission" in status
+    assert "every 3s" not in status  # the builder stops polling
+    assert len(webhooks(live_kickoff)) == 1
+
+    submit_in_tally(live_kickoff, SUPPORT_ANSWERS)
+    assert Submission.objects.filter(form_id=SUPPORT_FORM).count() == 1
+    assert Delivery.objects.count() == 0 and task_queue.sent == []
