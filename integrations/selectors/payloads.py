@@ -51,6 +51,26 @@ def form_payloads(
     return out
 
 
+def stored_payload(*, form_id: str, submission_id: str) -> dict[str, Any] | None:
+    """The stored webhook body of one submission, parsed; None when Kickoff has none."""
+    raw = (
+        Submission.objects.filter(
+            form_id=form_id,
+            submission_id=submission_id,
+            source__in=(Submission.Source.WEBHOOK, Submission.Source.RECONCILE),
+        )
+        .values_list("raw_body", flat=True)
+        .first()
+    )
+    if raw is None:
+        return None
+    try:
+        body = json.loads(bytes(raw))
+    except (ValueError, TypeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
 @dataclass(frozen=True)
 class Listening:
     """Where "Listen for a test submission" stands for one form."""

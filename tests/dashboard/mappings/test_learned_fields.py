@@ -237,3 +237,22 @@ def test_when_listening_runs_out_the_webhook_stays_and_still_launches_nothing(
     submit_in_tally(live_kickoff, SUPPORT_ANSWERS)
     assert Submission.objects.filter(form_id=SUPPORT_FORM).count() == 1
     assert Delivery.objects.count() == 0 and task_queue.sent == []
+
+
+def test_the_preview_reads_a_stored_submission_when_questions_come_without_ids(
+    staff_client, support_mapping, vendors, live_kickoff
+):
+    _, _, seed = vendors
+    switches.flip("questions_shape", "uuid")
+    staff_client.post(reverse("dashboard:mapping_listen", args=[support_mapping.pk]))
+    submit_in_tally(live_kickoff, SUPPORT_ANSWERS)
+    open_builder(staff_client, support_mapping)
+    staff_client.post(
+        reverse("dashboard:mapping_edit", args=[support_mapping.pk]),
+        builder_post(seed, requester_email=EMAIL),
+    )
+    preview = staff_client.get(
+        reverse("dashboard:mapping_preview", args=[support_mapping.pk])
+    ).content.decode()
+    assert "ada@example.com" in preview
+    assert "Requester email is required" not in preview
