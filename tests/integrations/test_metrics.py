@@ -139,3 +139,13 @@ def test_metrics_never_show_a_secret(client, endpoint, settings, task_queue):
     post(client, endpoint)
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content.decode()
     assert endpoint.signing_secret not in text and TOKEN not in text
+
+
+def test_deliveries_waiting_for_a_staff_check_are_counted(client, endpoint, settings, task_queue):
+    settings.METRICS_TOKEN = TOKEN
+    post(client, endpoint)
+    Delivery.objects.update(status=Delivery.Status.NEEDS_CHECK, outcome_unknown=True)
+
+    samples = scrape(client)
+
+    assert samples[("kickoff_deliveries", (("status", "needs_check"),))] == 1
