@@ -1,5 +1,7 @@
 """Liveness and readiness probes for load balancers and orchestrators (no auth)."""
 
+import os
+
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -26,6 +28,11 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        # Connecting to the filesystem transport touches no disk: check its folders instead.
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        folders = {options.get(k, "") for k in ("data_folder_in", "data_folder_out")}
+        return all(os.path.isdir(f) and os.access(f, os.W_OK) for f in folders)
     try:
         with celery_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)

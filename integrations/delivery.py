@@ -7,7 +7,7 @@
    Whoever updates the row owns the try; everyone else walks away.
 2. **Encode** the launch with the delivery's mapping version (`integrations.engine`), and
    stop before any HTTP call when a required kick-off value is missing (91.8% of real
-   launch failures, shared/API-NOTES.md).
+   launch failures, docs/vendor-notes.md).
 3. **Look before launching again.** Tallyfy has no idempotency key. Every launch carries
    the delivery's marker in its summary; `outcome_unknown` is set *before* the POST and
    cleared only on a definite answer, so after a timeout, a dropped connection or a worker

@@ -4,13 +4,10 @@ and detect drift. Views and tasks call these; the pure encoding lives in the eng
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -18,18 +15,17 @@ from django.utils import timezone
 from . import engine
 from .audit import audit_record
 from .connections import connection_call
-from .http import NotFound
-from .models import Endpoint, FieldMapping, Mapping, MappingVersion, WebhookState
-from .tally.answers import Answer, answers_from_questions
-from .tally.questions import questions_with_options
+from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record
+from .endpoints import endpoint_ensure, form_enabled_elsewhere, mapping_endpoint, webhook_remove
+from .errors import MappingError
+from .models import Endpoint, FieldMapping, Mapping, MappingVersion
+from .selectors.payloads import form_payloads
+from .tally.answers import CHOICE_TYPES, Answer, ChoiceOption, answers_from_questions
+from .tally.learned import Learned, fields_from_payloads, merge_sources
+from .tally.questions import choices_without_block_options, questions_with_options
 from .tallyfy.shapes import KickoffField, parse_field
-from .webhooks import webhook_of
 
 log = logging.getLogger(__name__)
-
-
-class MappingError(Exception):
-    """The operation was refused; the message says why, for the operator."""
 
 
 # --- the two sides, live --------------------------------------------------------------------
@@ -40,11 +36,14 @@ class FormSide:
     id: str
     name: str
     questions: list[dict[str, Any]]  # question dicts with options/rows/columns
+    # The inputs the form's stored webhook bodies show, with a sample answer of each.
+    learned: Learned = field(default_factory=lambda: Learned(fields=[]))
 
     @property
     def sources(self) -> list[Answer]:
-        """The questions as empty answers, the shape the engine reads."""
-        return answers_from_questions(self.questions)
+        """The form's inputs as empty answers, the shape the engine reads: the REST
+        questions merged with what its webhooks showed."""
+        return merge_sources(answers_from_questions(self.questions), self.learned.fields)
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,45 @@ class TemplateSide:
 
 
 def fetch_form(connection, form_id: str) -> FormSide:
-    """The form's questions with their options (two Tally calls)."""
+    """The form's questions with their options (two Tally calls), merged with the inputs
+    its stored webhook bodies show; records what the questions and blocks held."""
     form = connection_call(connection, lambda c: c.get_form(form_id))
     questions = connection_call(connection, lambda c: c.get_questions(form_id))
-    return FormSide(
-        id=form.id, name=form.name, questions=questions_with_options(questions, form.blocks)
+    _record_form_contract(connection, questions, form.blocks)
+    learned = fields_from_payloads(
+        form_payloads(tally_connection_id=connection.pk, form_id=form_id)
     )
+    return FormSide(
+        id=form.id,
+        name=form.name,
+        questions=questions_with_options(questions, form.blocks),
+        learned=learned,
+    )
+
+
+def _record_form_contract(connection, questions: list[Any], blocks: list[dict]) -> None:
+    """What this read showed of QUESTION_IDS and BLOCK_OPTIONS (docs/vendor-notes.md,
+    "Where the sources disagree")."""
+    if questions:
+        without = [q for q in questions if not getattr(q, "id", None)]
+        check_record(
+            connection,
+            QUESTION_IDS,
+            held=not without,
+            detail=f"{len(without)} of {len(questions)} questions came without an id"
+            if without
+            else f"{len(questions)} questions, each with its id",
+        )
+    missing = choices_without_block_options(questions, blocks)
+    if missing:
+        check_record(
+            connection,
+            BLOCK_OPTIONS,
+            held=False,
+            detail="No options in the blocks for: " + ", ".join(missing),
+        )
+    elif any(getattr(q, "type", "") in CHOICE_TYPES for q in questions):
+        check_record(connection, BLOCK_OPTIONS, held=True, detail="Every choice had its options")
 
 
 def fetch_template(connection, template_id: str) -> TemplateSide:
@@ -78,7 +110,7 @@ def builder_sides(mapping: Mapping, *, fresh: bool) -> tuple[FormSide, TemplateS
     Opening and saving the builder read both live (`fresh=True`: three vendor calls) and
     keep the copy; each row re-rendered while someone edits (every change of a source)
     reuses it, instead of spending three calls of Tally's 100 a minute per change
-    (shared/API-NOTES.md) and failing the row when Tally rate-limits. Saving re-reads and
+    (docs/vendor-notes.md) and failing the row when Tally rate-limits. Saving re-reads and
     re-checks everything, so a template changed meanwhile is caught there.
     """
     tally, tallyfy = mapping.tally_connection, mapping.tallyfy_connection
@@ -115,9 +147,60 @@ def version_fields(version: MappingVersion) -> list[KickoffField]:
     return [parse_field(f) for f in version.template_fields]
 
 
+# A version keeps the inputs learned from webhooks next to the REST questions, as entries
+# with no `id` (so readers of questions skip them) under this key.
+LEARNED_ENTRY = "kickoffLearned"
+
+
+def _learned_entry(answer: Answer) -> dict[str, Any]:
+    def options(items):
+        return [{"id": o.id, "text": o.text} for o in items]
+
+    return {
+        LEARNED_ENTRY: {
+            "key": answer.key,
+            "label": answer.label,
+            "type": answer.type,
+            "options": options(answer.options),
+            "rows": options(answer.rows),
+            "columns": options(answer.columns),
+        }
+    }
+
+
+def _learned_answer(entry: dict[str, Any]) -> Answer:
+    def options(items):
+        return tuple(
+            ChoiceOption(str(o.get("id")), str(o.get("text") or ""))
+            for o in items or []
+            if isinstance(o, dict)
+        )
+
+    return Answer(
+        str(entry.get("key") or ""),
+        str(entry.get("label") or ""),
+        str(entry.get("type") or ""),
+        None,
+        options=options(entry.get("options")),
+        rows=options(entry.get("rows")),
+        columns=options(entry.get("columns")),
+    )
+
+
+def form_snapshot(form: FormSide) -> list[dict[str, Any]]:
+    """What a version stores of the form: its questions, then the inputs learned."""
+    return list(form.questions) + [_learned_entry(a) for a in form.learned.fields]
+
+
 def version_sources(version: MappingVersion) -> list[Answer]:
-    """The form's questions as they were when the version was saved, as empty answers."""
-    return answers_from_questions(version.form_questions)
+    """The form's inputs as they were when the version was saved, as empty answers."""
+    questions = [q for q in version.form_questions if LEARNED_ENTRY not in q]
+    learned = [
+        _learned_answer(q[LEARNED_ENTRY])
+        for q in version.form_questions
+        if isinstance(q.get(LEARNED_ENTRY), dict)
+    ]
+    return merge_sources(answers_from_questions(questions), learned)
 
 
 def engine_rule(rule: FieldMapping | RuleInput) -> engine.FieldRule | None:
@@ -229,7 +312,7 @@ def mapping_save_version(
             folders=list(folders or []),
             owner_id=owner_id,
             template_fields=[f.raw for f in template.fields],
-            form_questions=form.questions,
+            form_questions=form_snapshot(form),
             created_by=actor,
         )
         FieldMapping.objects.bulk_create(
@@ -330,99 +413,6 @@ def mapping_blocking_problems(mapping: Mapping) -> list[str]:
     return reasons
 
 
-def webhook_url(endpoint: Endpoint) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/hooks/tally/{endpoint.key}/"
-
-
-def endpoint_ensure(mapping: Mapping) -> Endpoint:
-    """The form's endpoint with its Tally webhook registered (one per connection + form).
-
-    The webhook gets a fresh random signing secret; Tally signs every delivery with it.
-    Docs: https://developers.tally.so/api-reference/endpoint/webhooks/post
-    """
-    endpoint, _ = Endpoint.objects.get_or_create(
-        tally_connection=mapping.tally_connection,
-        form_id=mapping.form_id,
-        defaults={
-            "key": secrets.token_urlsafe(32),
-            "signing_secret": secrets.token_urlsafe(32),
-        },
-    )
-    if not endpoint.tally_webhook_id:
-        webhook = connection_call(
-            mapping.tally_connection,
-            lambda c: c.create_webhook(
-                mapping.form_id,
-                webhook_url(endpoint),
-                endpoint.signing_secret,
-                external_subscriber="kickoff",
-            ),
-        )
-        Endpoint.objects.filter(pk=endpoint.pk).update(
-            tally_webhook_id=webhook.id,
-            webhook_state=WebhookState.PRESENT,
-            webhook_checked_at=timezone.now(),
-        )
-        endpoint.tally_webhook_id = webhook.id
-        endpoint.webhook_state = WebhookState.PRESENT
-    return endpoint
-
-
-def endpoint_reregister(mapping: Mapping, *, actor) -> str:
-    """Put the form's webhook back as Tally's Integrations tab may have left it: a deleted
-    one is created again (same URL and signing secret), a disabled one is enabled.
-
-    Looks at Tally first, so a second click finds it present and changes nothing. Returns
-    what was done: "created", "enabled" or "present". Raises MappingError, or the
-    connection's NeedsReconnect / ApiError.
-    """
-    endpoint = Endpoint.objects.filter(
-        tally_connection=mapping.tally_connection, form_id=mapping.form_id
-    ).first()
-    if endpoint is None or mapping.status != Mapping.Status.ENABLED:
-        raise MappingError("Only an enabled mapping has a webhook to re-register.")
-    hooks = connection_call(mapping.tally_connection, lambda c: list(c.iter_webhooks()))
-    hook = webhook_of(endpoint, hooks)
-    if hook is None:
-        # Forget the deleted id, then let endpoint_ensure register it as on Enable. The
-        # conditional update lets only one of two simultaneous clicks create one.
-        released = Endpoint.objects.filter(
-            pk=endpoint.pk, tally_webhook_id=endpoint.tally_webhook_id
-        ).update(tally_webhook_id="")
-        done = "created" if released else "present"
-        if released:
-            endpoint = endpoint_ensure(mapping)
-    elif not hook.is_enabled:
-        # Tally wants formId, url, eventTypes and isEnabled on every PATCH
-        # (docs/vendor-notes.md).
-        connection_call(
-            mapping.tally_connection,
-            lambda c: c.update_webhook(
-                hook.id,
-                form_id=mapping.form_id,
-                url=webhook_url(endpoint),
-                event_types=hook.event_types or ["FORM_RESPONSE"],
-                is_enabled=True,
-            ),
-        )
-        done = "enabled"
-    else:
-        done = "present"
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        webhook_state=WebhookState.PRESENT, webhook_checked_at=timezone.now()
-    )
-    if done != "present":
-        audit_record(
-            actor=actor,
-            action="mapping.webhook_reregistered",
-            obj=mapping,
-            summary=f"Re-registered the Tally webhook of {mapping} ({done})",
-            outcome=done,
-            webhook_id=Endpoint.objects.get(pk=endpoint.pk).tally_webhook_id,
-        )
-    return done
-
-
 def mapping_enable(mapping: Mapping, *, actor) -> Endpoint:
     reasons = mapping_blocking_problems(mapping)
     if reasons:
@@ -442,22 +432,12 @@ def mapping_disable(mapping: Mapping, *, actor) -> None:
         status=Mapping.Status.DISABLED, updated_at=timezone.now()
     )
     mapping.status = Mapping.Status.DISABLED
-    others = Mapping.objects.filter(
-        tally_connection=mapping.tally_connection,
-        form_id=mapping.form_id,
-        status=Mapping.Status.ENABLED,
-    ).exclude(pk=mapping.pk)
-    if not others.exists():
-        endpoint = Endpoint.objects.filter(
-            tally_connection=mapping.tally_connection, form_id=mapping.form_id
-        ).first()
-        if endpoint and endpoint.tally_webhook_id:
-            with contextlib.suppress(NotFound):  # already gone at Tally
-                connection_call(
-                    mapping.tally_connection,
-                    lambda c: c.delete_webhook(endpoint.tally_webhook_id),
-                )
-            Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id="")
+    endpoint = mapping_endpoint(mapping)
+    listening = bool(
+        endpoint and endpoint.listening_until and endpoint.listening_until > timezone.now()
+    )
+    if endpoint and not listening and not form_enabled_elsewhere(mapping):
+        webhook_remove(mapping, endpoint)
     audit_record(actor=actor, action="mapping.disabled", obj=mapping, summary=f"Disabled {mapping}")
 
 

@@ -1,4 +1,4 @@
-"""`GET /metrics`: Prometheus text format, behind a bearer token (`METRICS_TOKEN`).
+"""`GET /metrics`: Prometheus text (prometheus_client), behind a bearer token (`METRICS_TOKEN`).
 
 Durable figures come from the database at scrape time (received submissions, deliveries
 by status, attempts by outcome, attempt latency, queue lag, outbox age), so every web
@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 from .models import Delivery, DeliveryAttempt, Endpoint, Submission
 from .selectors.deliveries import delivery_queue_lag
@@ -50,120 +61,136 @@ def count_rejection(reason: str) -> None:
 
 
 def _counter(reason: str) -> int:
+    """A receiver counter's value in the cache (0 while the cache is down)."""
     try:
         return int(cache.get(_PREFIX + reason) or 0)
     except Exception:
         return 0
 
 
-def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _by(queryset: QuerySet, column: str) -> dict[str, int]:
+    """Row counts of `queryset` grouped by `column`."""
+    return dict(queryset.values_list(column).annotate(n=Count("id")).values_list(column, "n"))
 
 
-def render() -> str:
-    now = timezone.now()
-    lines: list[str] = []
+def _outbox_oldest_unsent_seconds(now: datetime) -> float:
+    """Age of the oldest new delivery never published (more than a second or two: no
+    dispatcher is running)."""
+    oldest = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__isnull=True
+    ).aggregate(t=Min("created_at"))["t"]
+    return (now - oldest).total_seconds() if oldest else 0.0
 
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[dict, float]]):
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            label_text = ",".join(f'{k}="{_esc(str(v))}"' for k, v in labels.items())
-            lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
 
-    received = dict(
-        Submission.objects.values_list("source").annotate(n=Count("id")).values_list("source", "n")
-    )
-    metric(
-        "kickoff_submissions_received_total",
-        "counter",
-        "Submissions stored, by how they arrived.",
-        [({"source": s}, received.get(s, 0)) for s in Submission.Source.values],
-    )
-    signature_failures = Endpoint.objects.aggregate(n=Sum("signature_failures"))["n"] or 0
-    rejected = [({"reason": r}, _counter(r)) for r in REJECTION_REASONS]
-    metric(
-        "kickoff_webhooks_rejected_total",
-        "counter",
-        "Webhook requests refused before anything was stored, by reason.",
-        rejected,
-    )
-    metric(
-        "kickoff_webhook_signature_failures_total",
-        "counter",
-        "Webhook requests with a missing or wrong Tally-Signature (durable, all endpoints).",
-        [({}, signature_failures)],
-    )
-    metric(
-        "kickoff_webhooks_duplicate_total",
-        "counter",
-        "Webhook deliveries of a submission already stored (answered 200, nothing new).",
-        [({}, _counter("duplicate"))],
-    )
-    metric(
-        "kickoff_webhooks_ignored_total",
-        "counter",
-        "Webhook events of a type Kickoff does not handle (answered 200).",
-        [({}, _counter("ignored_event_type"))],
-    )
-    by_status = dict(
-        Delivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
-    metric(
-        "kickoff_deliveries",
-        "gauge",
-        "Deliveries by current status.",
-        [({"status": s}, by_status.get(s, 0)) for s in Delivery.Status.values],
-    )
-    by_outcome = dict(
-        DeliveryAttempt.objects.exclude(outcome="")
-        .values_list("outcome")
-        .annotate(n=Count("id"))
-        .values_list("outcome", "n")
-    )
-    metric(
-        "kickoff_delivery_attempts_total",
-        "counter",
-        "Delivery attempts by outcome.",
-        [({"outcome": o}, by_outcome.get(o, 0)) for o in DeliveryAttempt.Outcome.values],
-    )
-    finished = DeliveryAttempt.objects.filter(duration_ms__isnull=False)
-    agg = finished.aggregate(
+def _latency() -> HistogramMetricFamily:
+    """Attempt durations as a cumulative histogram, counted in the database."""
+    agg = DeliveryAttempt.objects.filter(duration_ms__isnull=False).aggregate(
         count=Count("id"),
         total=Sum("duration_ms"),
         **{f"le_{b}": Count("id", filter=Q(duration_ms__lte=b)) for b in LATENCY_BUCKETS_MS},
     )
-    buckets = [({"le": f"{b / 1000:g}"}, agg[f"le_{b}"]) for b in LATENCY_BUCKETS_MS]
-    buckets.append(({"le": "+Inf"}, agg["count"]))
-    lines.append("# HELP kickoff_delivery_attempt_seconds Duration of delivery attempts.")
-    lines.append("# TYPE kickoff_delivery_attempt_seconds histogram")
-    for labels, value in buckets:
-        lines.append(f'kickoff_delivery_attempt_seconds_bucket{{le="{labels["le"]}"}} {value}')
-    lines.append(f"kickoff_delivery_attempt_seconds_sum {(agg['total'] or 0) / 1000:g}")
-    lines.append(f"kickoff_delivery_attempt_seconds_count {agg['count']}")
-    lag = delivery_queue_lag(now=now)
-    metric(
-        "kickoff_delivery_queue_lag_seconds",
-        "gauge",
-        "Age of the oldest delivery waiting to be tried (pending, or retrying and due).",
-        [({}, round(lag.total_seconds(), 3) if lag else 0.0)],
+    buckets = [(f"{b / 1000:g}", agg[f"le_{b}"]) for b in LATENCY_BUCKETS_MS]
+    return HistogramMetricFamily(
+        "kickoff_delivery_attempt_seconds",
+        "Duration of delivery attempts.",
+        buckets=[*buckets, ("+Inf", agg["count"])],
+        sum_value=(agg["total"] or 0) / 1000,
     )
-    # Never published: more than a second or two means no dispatcher is running.
-    oldest_unsent = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, next_attempt_at__isnull=True
-    ).aggregate(t=Min("created_at"))["t"]
-    metric(
-        "kickoff_outbox_oldest_unsent_seconds",
-        "gauge",
-        "Age of the oldest new delivery the dispatcher has not yet sent to the broker.",
-        [({}, round((now - oldest_unsent).total_seconds(), 3) if oldest_unsent else 0.0)],
-    )
-    return "\n".join(lines) + "\n"
+
+
+def _family(
+    kind: type[CounterMetricFamily | GaugeMetricFamily],
+    name: str,
+    help_text: str,
+    label: str,
+    values: Mapping[str, float],
+) -> Metric:
+    """One metric family with a sample per value of its single label."""
+    family = kind(name, help_text, labels=[label])
+    for key, value in values.items():
+        family.add_metric([key], value)
+    return family
+
+
+class KickoffCollector(Collector):
+    """Every Kickoff metric, read afresh from the database and the cache on each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        now = timezone.now()
+        received = _by(Submission.objects, "source")
+        yield _family(
+            CounterMetricFamily,
+            "kickoff_submissions_received",
+            "Submissions stored, by how they arrived.",
+            "source",
+            {s: received.get(s, 0) for s in Submission.Source.values},
+        )
+        yield _family(
+            CounterMetricFamily,
+            "kickoff_webhooks_rejected",
+            "Webhook requests refused before anything was stored, by reason.",
+            "reason",
+            {r: _counter(r) for r in REJECTION_REASONS},
+        )
+        yield CounterMetricFamily(
+            "kickoff_webhook_signature_failures",
+            "Webhook requests with a missing or wrong Tally-Signature (durable, all endpoints).",
+            value=Endpoint.objects.aggregate(n=Sum("signature_failures"))["n"] or 0,
+        )
+        yield CounterMetricFamily(
+            "kickoff_webhooks_duplicate",
+            "Webhook deliveries of a submission already stored (answered 200, nothing new).",
+            value=_counter("duplicate"),
+        )
+        yield CounterMetricFamily(
+            "kickoff_webhooks_ignored",
+            "Webhook events of a type Kickoff does not handle (answered 200).",
+            value=_counter("ignored_event_type"),
+        )
+        by_status = _by(Delivery.objects, "status")
+        yield _family(
+            GaugeMetricFamily,
+            "kickoff_deliveries",
+            "Deliveries by current status.",
+            "status",
+            {s: by_status.get(s, 0) for s in Delivery.Status.values},
+        )
+        by_outcome = _by(DeliveryAttempt.objects.exclude(outcome=""), "outcome")
+        yield _family(
+            CounterMetricFamily,
+            "kickoff_delivery_attempts",
+            "Delivery attempts by outcome.",
+            "outcome",
+            {o: by_outcome.get(o, 0) for o in DeliveryAttempt.Outcome.values},
+        )
+        yield _latency()
+        yield GaugeMetricFamily(
+            "kickoff_delivery_queue_lag_seconds",
+            "Age of the oldest delivery waiting to be tried (pending, or retrying and due).",
+            value=round((lag.total_seconds() if (lag := delivery_queue_lag(now=now)) else 0.0), 3),
+        )
+        yield GaugeMetricFamily(
+            "kickoff_outbox_oldest_unsent_seconds",
+            "Age of the oldest new delivery the dispatcher has not yet sent to the broker.",
+            value=round(_outbox_oldest_unsent_seconds(now), 3),
+        )
+
+
+# Only this collector: no process or platform metrics, which would differ per web process.
+# Without auto_describe, registering does not query the database.
+registry = CollectorRegistry(auto_describe=False)
+registry.register(KickoffCollector())
+
+
+def render() -> bytes:
+    """The Prometheus text exposition (format 0.0.4) of every Kickoff metric."""
+    return generate_latest(registry)
 
 
 @require_GET
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The metrics for a scraper holding the bearer token; 404 while no token is set."""
     token = getattr(settings, "METRICS_TOKEN", "")
     if not token:
         raise Http404("Metrics are off (no METRICS_TOKEN).")
@@ -176,4 +203,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(render(), content_type=CONTENT_TYPE_PLAIN_0_0_4)

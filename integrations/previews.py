@@ -11,7 +11,8 @@ from .audit import audit_record
 from .connections import connection_call
 from .mappings import MappingError, fetch_form, version_fields, version_spec
 from .models import Mapping
-from .tally.answers import answers_from_submission
+from .selectors.payloads import stored_payload
+from .tally.answers import answers_from_submission, answers_from_webhook
 from .tally.shapes import TallySubmission
 from .tallyfy.client import Run, run_url
 
@@ -70,7 +71,15 @@ def mapping_preview(
     chosen = chosen or (submissions[0] if submissions else None)
     plan = None
     if chosen is not None and version is not None:
-        answers = answers_from_submission(chosen.raw, form_side.questions)
+        # The stored webhook body names every answer by the key a delivery uses; Tally's
+        # REST answers can only be keyed through questions that carry ids (one documented
+        # shape has none: docs/vendor-notes.md, "Where the sources disagree").
+        stored = stored_payload(form_id=mapping.form_id, submission_id=chosen.id)
+        answers = (
+            answers_from_webhook(stored)
+            if stored is not None
+            else answers_from_submission(chosen.raw, form_side.questions)
+        )
         plan = engine.build_launch(
             version_spec(version, marker=marker),
             answers,

@@ -3,7 +3,7 @@
 Anyone with access to the form can delete or disable a webhook in Tally's Integrations tab,
 and Tally tells no one. Every 15 minutes (beat) `webhooks_check_presence` lists each Tally
 connection's webhooks once and records what it found on each endpoint (`webhook_state`);
-the mapping page then warns and offers Re-register (`mappings.endpoint_reregister`), while
+the mapping page then warns and offers Re-register (`endpoints.endpoint_reregister`), while
 reconcile recovers the submissions that did not arrive.
 """
 

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from integrations import engine, previews
 from integrations.connections import NeedsReconnect, connection_call
+from integrations.endpoints import endpoint_reregister, mapping_listen_start, mapping_listen_stop
 from integrations.http import ApiError
 from integrations.mappings import (
     FormSide,
     MappingError,
     TemplateSide,
     builder_sides,
-    endpoint_reregister,
     engine_rule,
     fetch_form,
     fetch_template,
@@ -41,7 +43,9 @@ from integrations.models import (
     Provider,
 )
 from integrations.selectors.mappings import mappings_with_recent_deliveries
+from integrations.selectors.payloads import form_listening
 from integrations.selectors.tally import tally_forms
+from integrations.tally.display import display
 
 from ..access import operator_required, staff_required
 from .forms import MappingSettingsForm, NewMappingForm, RuleForm
@@ -221,7 +225,83 @@ def mapping_edit(request, pk: int):
             "form_side": form_side,
             "placeholders": placeholders,
             "invalid": request.method == "POST",
+            "learned": _learned_rows(form_side),
+            **_listen_context(mapping),
         },
+    )
+
+
+def _learned_rows(form_side: FormSide) -> list[dict]:
+    """The inputs learned from stored submissions, each with its newest answer shown."""
+    samples = form_side.learned.samples
+    return [
+        {
+            "field": a,
+            "options": ", ".join(o.text for o in a.options),
+            "sample": display(replace(a, value=samples.get(a.key))).text
+            if a.key in samples
+            else "",
+        }
+        for a in form_side.learned.fields
+    ]
+
+
+def _listen_context(mapping: Mapping, *, shown: int | None = None) -> dict:
+    """What the builder's "Listen for a test submission" panel shows; `shown` is how many
+    submissions of the form were stored when the page was drawn (None: now)."""
+    listening = form_listening(
+        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
+    )
+    shown = listening.stored if shown is None else shown
+    return {"listening": listening, "shown": shown, "new_arrived": listening.stored > shown}
+
+
+@operator_required
+@require_POST
+def mapping_listen(request, pk: int):
+    """Register the form's webhook and listen for a test submission (launches nothing)."""
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        endpoint = mapping_listen_start(mapping, actor=request.user)
+    except (ApiError, NeedsReconnect) as exc:
+        messages.error(request, f"Could not register the webhook in Tally: {exc}")
+    else:
+        until = timezone.localtime(endpoint.listening_until)
+        messages.success(
+            request,
+            f"Listening until {until:%H:%M}: submit {mapping.form_name} in Tally. "
+            "What arrives is stored and launches nothing.",
+        )
+    return redirect("dashboard:mapping_edit", pk=mapping.pk)
+
+
+@operator_required
+@require_POST
+def mapping_listen_stop_view(request, pk: int):
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        mapping_listen_stop(mapping, actor=request.user)
+    except (ApiError, NeedsReconnect) as exc:
+        messages.warning(
+            request, f"Stopped listening, but removing the Tally webhook failed: {exc}"
+        )
+    else:
+        messages.success(request, "Stopped listening.")
+    return redirect("dashboard:mapping_edit", pk=mapping.pk)
+
+
+@operator_required
+def mapping_listen_status(request, pk: int):
+    """The listen panel alone, for the builder's poll."""
+    mapping = get_object_or_404(Mapping, pk=pk)
+    try:
+        shown = max(0, int(request.GET.get("shown", "0")))
+    except ValueError:
+        shown = 0
+    return render(
+        request,
+        "dashboard/mappings/builder.html#listen",
+        {"mapping": mapping, **_listen_context(mapping, shown=shown)},
     )
 
 
@@ -391,6 +471,7 @@ def mapping_preview(request, pk: int):
             "plan": plan,
             "body_json": json.dumps(plan.body, indent=2, ensure_ascii=False) if plan else "",
             "blocking": preview.blocking,
+            "enable_blocking": mapping_blocking_problems(mapping),
             "test_run": request.session.pop(f"test-run-{mapping.pk}", None),
         },
     )

@@ -3,7 +3,7 @@
 Pure: no ORM, no HTTP, no vendor client (a test imports it in a fresh interpreter to keep it
 so). The rules (`FieldRule`, `MappingSpec`) come from a saved mapping version, the answers
 from `integrations.tally.answers`, the kick-off fields from `integrations.tallyfy.shapes`.
-The vendor facts that force the odd choices are in shared/API-NOTES.md ("Launch" table);
+The vendor facts that force the odd choices are in docs/vendor-notes.md ("Launch" table);
 the ones that bite hardest:
 
 - `prerun` is keyed by kick-off field **id**: labels and aliases are silently dropped;
@@ -43,6 +43,7 @@ from .rules import (
     INVALID,
     MISSING_SOURCE,
     NAME,
+    OPTIONS_UNKNOWN,
     REQUIRED,
     SUMMARY,
     TRUNCATED,
@@ -70,6 +71,7 @@ __all__ = [
     "MISSING_SOURCE",
     "NAME",
     "NAME_MAX",
+    "OPTIONS_UNKNOWN",
     "REQUIRED",
     "SKIP",
     "SUMMARY",

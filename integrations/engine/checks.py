@@ -21,6 +21,7 @@ from .rules import (
     INCOMPATIBLE,
     INVALID,
     NAME,
+    OPTIONS_UNKNOWN,
     REQUIRED,
     SUMMARY,
     UNKNOWN_OPTION,
@@ -33,6 +34,8 @@ from .rules import (
     unknown_target,
 )
 
+_CHOICE_TARGETS = ("radio", "dropdown", "multiselect")
+
 
 def validate_spec(
     spec: MappingSpec, fields: Sequence[KickoffField], sources: Sequence[Answer]
@@ -42,7 +45,8 @@ def validate_spec(
     Checks: required field with nothing mapped, rule for a field the template no longer has,
     Tally field no longer in the form, type pairs that don't fit, option-map entries pointing
     to a Tallyfy option that no longer exists, Tally options that match no Tallyfy option,
-    constants and defaults that can't be sent, unknown placeholders.
+    choices whose options no source names, constants and defaults that can't be sent,
+    unknown placeholders.
     """
     lookup = _lookup(sources)
     problems = _rules_problems(spec.rules, fields, sources, lookup)
@@ -161,9 +165,16 @@ def _check_rule(
                     f"{f.label}: a Tally {source.type} can't fill a Tallyfy {f.field_type} field.",
                 )
             )
-        elif (
-            f.field_type in ("radio", "dropdown", "multiselect") and source.options and not problems
-        ):
+        elif f.field_type in _CHOICE_TARGETS and source.is_choice and not source.options:
+            # Never "Fits" on a guess: every submission would carry options nothing maps.
+            problems.append(
+                field_problem(
+                    f,
+                    OPTIONS_UNKNOWN,
+                    f"{f.label}: Options unknown — submit the form once, or set a constant.",
+                )
+            )
+        elif f.field_type in _CHOICE_TARGETS and source.options and not problems:
             missing = [
                 o.text
                 for o in source.options

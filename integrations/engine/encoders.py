@@ -353,7 +353,7 @@ STRING_FIELDS = frozenset({"text", "textarea", "email"})
 def encode_value(
     f: KickoffField, source: Answer, rule: FieldRule | None = None
 ) -> tuple[Any, list[Problem]]:
-    """One value in the shape `f.field_type` wants (API-NOTES "Launch" table), or SKIP."""
+    """One value in the shape `f.field_type` wants (vendor notes, "Launch" table), or SKIP."""
     problems: list[Problem] = []
     encoder = ENCODERS.get(f.field_type)
     if encoder is None:

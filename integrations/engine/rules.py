@@ -23,6 +23,9 @@ JOINED_ROWS = "joined_rows"
 UNKNOWN_FIELD = "unknown_field"
 MISSING_SOURCE = "missing_source"
 UNKNOWN_PLACEHOLDER = "unknown_placeholder"
+# A choice whose options no source names (not the form's blocks, its questions, nor a
+# stored webhook payload): any option it sends would match nothing.
+OPTIONS_UNKNOWN = "options_unknown"
 WARNING_CODES = frozenset(
     {TRUNCATED, JOINED_ROWS, UNKNOWN_FIELD, MISSING_SOURCE, UNKNOWN_PLACEHOLDER}
 )

@@ -9,7 +9,7 @@ Pure functions (no ORM, no HTTP). Two sources feed the same shape:
   option *texts*; it is reshaped here into the webhook's keys so that a mapping built from a
   form's questions works on webhooks and on back-filled submissions alike.
 
-Facts relied on are in shared/API-NOTES.md ("Webhook delivery" table). In short: identify
+Facts relied on are in docs/vendor-notes.md ("Webhook delivery" table). In short: identify
 answers by `key` (labels repeat, may be empty and may change), never drop `false`, `0` or
 `""` (they are real answers), and skip the per-option boolean checkbox fields or every
 checkbox question counts N+1 times.

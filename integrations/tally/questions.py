@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .answers import CHOICE_TYPES
+
 
 def _groups(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per question group: options, matrix rows/columns and `isRequired` from the blocks."""
@@ -67,3 +69,17 @@ def questions_with_options(questions: list[Any], blocks: list[dict[str, Any]]) -
                     data[key] = info[key]
         out.append(data)
     return out
+
+
+def choices_without_block_options(questions: list[Any], blocks: list[dict[str, Any]]) -> list[str]:
+    """The titles of the choice questions whose options the form's blocks do not carry."""
+    groups = _groups(blocks)
+    missing = []
+    for question in questions:
+        data = _as_dict(question)
+        if str(data.get("type") or "") not in CHOICE_TYPES:
+            continue
+        info = groups.get(_group_of(data) or "")
+        if not (info and info["options"]):
+            missing.append(str(data.get("title") or data.get("id") or data.get("uuid") or "?"))
+    return missing

@@ -3,7 +3,7 @@
 Pure functions (no ORM). The receiver (`integrations.views`) verifies before it parses,
 and turns every `BadEnvelope` into a 400 whose reason names the offending member.
 
-Docs: https://tally.so/help/webhooks and shared/API-NOTES.md ("Webhook delivery"):
+Docs: https://tally.so/help/webhooks and docs/vendor-notes.md ("Webhook delivery"):
 `Tally-Signature` is base64(HMAC-SHA256(key = signing secret as UTF-8, msg = raw body)),
 no timestamp, no prefix. It must be checked over the raw bytes: re-serialised JSON differs
 (key order, spacing, escapes) and would never match.

@@ -132,7 +132,7 @@ def _page(body: Any, parse: Callable[[dict[str, Any]], T], page: int) -> Page[T]
 
 def run_url(org_id: str, run_id: str) -> str:
     """Where a person opens a run in Tallyfy's web app."""
-    # Docs: API-NOTES.md "Link to a run" ([guess] from Tallyfy's docs).
+    # Docs: docs/vendor-notes.md "Link to a run" ([guess] from Tallyfy's docs).
     base = settings.TALLYFY_APP_BASE_URL.rstrip("/")
     return f"{base}/{quote(str(org_id), safe='')}/processes/{quote(str(run_id), safe='')}"
 

@@ -26,6 +26,22 @@ def test_readyz_names_the_broker_when_it_is_down(client, settings):
 
 
 @pytest.mark.django_db
+def test_readyz_checks_the_folders_of_a_filesystem_broker(client, settings, tmp_path):
+    queue = tmp_path / "queue"
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+    }
+    gone = client.get("/readyz")
+    queue.mkdir()
+    there = client.get("/readyz")
+
+    assert gone.status_code == 503 and gone.json()["down"] == ["broker"]
+    assert there.status_code == 200 and there.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
 def test_readyz_names_the_database_when_it_is_down(client):
     with mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor") as cursor:
         cursor.side_effect = RuntimeError("connection refused")

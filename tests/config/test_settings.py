@@ -79,3 +79,20 @@ def test_production_defaults_point_at_the_real_vendors_and_hide_the_sandbox():
         "https://go.tallyfy.com/api",
         "https://account.tallyfy.com/oauth/token",
     ]
+
+
+def test_the_retry_schedule_is_the_published_one_unless_the_environment_sets_it():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(','.join(f'{x:g}' for x in s.DELIVERY_RETRY_SCHEDULE))"
+    )
+
+    def schedule(**env_overrides):
+        env = {k: v for k, v in clean_environment().items() if k != "DELIVERY_RETRY_SCHEDULE"}
+        env.update(PRODUCTION, DJANGO_SETTINGS_MODULE="config.settings", **env_overrides)
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        ).stdout.strip()
+
+    assert schedule() == "30,120,600,1800,7200,21600,43200"  # as README.md publishes it
+    assert schedule(DELIVERY_RETRY_SCHEDULE="5,60") == "5,60"

@@ -1,11 +1,10 @@
 """Tally submissions normalised into Answers, against Tally's own all-types webhook example
-(shared/fixtures/tally/form-response-all-types.json) and the REST shapes of API-NOTES.md."""
+(tests/fixtures/tally/form-response-all-types.json) and the REST shapes of docs/vendor-notes.md."""
 
 import copy
 import json
 import random
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,14 +19,9 @@ from integrations.tally.answers import (
     selected_options,
 )
 from integrations.tally.display import Link, display
+from tests.fixtures import TALLY_ALL_TYPES
 
-FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "tally"
-    / "form-response-all-types.json"
-)
+FIXTURE = TALLY_ALL_TYPES
 
 HIDDEN = "question_mVGEg3_8b5711e3-f6a2-4e25-9e68-5d730598c681"
 SCORE = "question_nPpjVn_84b69d73-0a85-4577-89f4-8632632cc222"

@@ -161,8 +161,9 @@ def test_a_429_retries_when_retry_after_says(
         done = service.delivery_process(delivery.pk)
 
     assert done.status == Delivery.Status.RETRYING
-    wait = (done.next_attempt_at - timezone.now()).total_seconds()
-    assert 5 < wait <= 7
+    # Counted from Tallyfy's answer, not from when this line runs on a busy machine.
+    wait = (done.next_attempt_at - attempts(delivery)[0].finished_at).total_seconds()
+    assert 6 < wait <= 7
     assert done.outcome_unknown is False  # a 429 was not acted on
     assert attempts(delivery)[0].error_kind == "rate_limited"
     # Soon enough to be queued with a countdown, not only left to the sweep.
@@ -183,13 +184,13 @@ def test_a_503_retries_on_the_published_schedule_then_fails(tallyfy, delivery, s
 
     first = service.delivery_process(delivery.pk)
     assert first.status == Delivery.Status.RETRYING
-    assert 28 < (first.next_attempt_at - timezone.now()).total_seconds() <= 30
+    assert 29 < (first.next_attempt_at - attempts(delivery)[0].finished_at).total_seconds() <= 30
     assert first.outcome_unknown is False  # 503: turned away, nothing created
     assert service.delivery_process(delivery.pk) is None  # not due yet
 
     make_due(delivery)
     second = service.delivery_process(delivery.pk)
-    assert 118 < (second.next_attempt_at - timezone.now()).total_seconds() <= 120
+    assert 119 < (second.next_attempt_at - attempts(delivery)[1].finished_at).total_seconds() <= 120
 
     make_due(delivery)
     last = service.delivery_process(delivery.pk)
@@ -237,11 +238,6 @@ def test_a_run_made_by_the_last_scheduled_try_is_still_adopted(
     done = service.delivery_process(delivery.pk)
 
     assert done.status == Delivery.Status.SUCCEEDED and done.run_id == "late"
-
-
-def test_the_default_schedule_is_the_published_one(settings):
-    del settings.DELIVERY_RETRY_SCHEDULE
-    assert service.retry_schedule() == (30, 120, 600, 1800, 7200, 21600, 43200)
 
 
 def test_a_connect_error_retries_without_doubt(tallyfy, delivery):

@@ -146,6 +146,11 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def hanging_in_tallyfy(base):
+    """The launch reached the sandbox Tallyfy, which now hangs on it (its switch is used)."""
+    return httpx.get(f"{base}/sandbox/tallyfy/control/faults", timeout=20).json()["data"] == []
+
+
 def in_flight():
     d = Delivery.objects.first()
     return d is not None and d.status == Delivery.Status.SENDING and d.outcome_unknown
@@ -168,7 +173,8 @@ def test_a_pool_process_killed_mid_launch_hands_the_task_back_and_the_run_is_ado
     worker = start_worker()
     launch_hanging(live_kickoff)
     wait_until(in_flight, 20, "the launch to be in flight")
-    time.sleep(0.5)
+    # Not a fixed pause: on a busy machine the POST can take longer to leave the worker.
+    wait_until(lambda: hanging_in_tallyfy(live_kickoff), 20, "the launch to reach Tallyfy")
 
     worker.kill_child()  # acks_late + reject_on_worker_lost: the message goes back
 
@@ -188,7 +194,8 @@ def test_a_whole_worker_killed_mid_launch_is_recovered_by_the_sweep_one_run(
     worker = start_worker()
     launch_hanging(live_kickoff)
     wait_until(in_flight, 20, "the launch to be in flight")
-    time.sleep(0.5)
+    # Not a fixed pause: on a busy machine the POST can take longer to leave the worker.
+    wait_until(lambda: hanging_in_tallyfy(live_kickoff), 20, "the launch to reach Tallyfy")
 
     worker.kill_all()  # nobody is left to hand the message back
     start_worker()

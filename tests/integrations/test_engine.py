@@ -1,8 +1,7 @@
 """The mapping engine: Tally's all-types webhook example -> Tallyfy launch bodies, with the
-value shapes of API-NOTES.md ("Launch" table)."""
+value shapes of docs/vendor-notes.md ("Launch" table)."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -27,14 +26,9 @@ from integrations.tally.answers import (
     answers_from_webhook,
 )
 from integrations.tallyfy.shapes import FIELD_TYPES, Column, KickoffField, Option
+from tests.fixtures import TALLY_ALL_TYPES
 
-FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "tally"
-    / "form-response-all-types.json"
-)
+FIXTURE = TALLY_ALL_TYPES
 CHECKLIST = "c" * 32
 FIELD = "f" * 32
 

@@ -1,6 +1,6 @@
 """Properties of the mapping engine over every compatible (Tally type, Tallyfy field type)
 pair: whatever a respondent sends, the launch body keeps Tallyfy's documented shapes
-(API-NOTES.md "Launch" table) and every gap is reported, never silently dropped."""
+(docs/vendor-notes.md "Launch" table) and every gap is reported, never silently dropped."""
 
 import re
 import string
@@ -147,7 +147,7 @@ def plan_for(source, field, rule, name="{%s}"):
 
 
 def shape_ok(field: KickoffField, value) -> bool:
-    """Tallyfy's value shape per field type (API-NOTES.md "Launch")."""
+    """Tallyfy's value shape per field type (docs/vendor-notes.md "Launch")."""
     kind = field.field_type
     option_texts = {o.text: o.id for o in field.options}
     if kind == "text":

@@ -138,3 +138,23 @@ def test_a_placeholder_renders_exactly_when_the_checks_call_it_known(name, known
     assert (unknown == []) is known
     assert (checked == []) is known
     assert (text != "") is known
+
+
+@pytest.mark.parametrize("target", ["radio", "dropdown", "multiselect"])
+def test_a_choice_whose_options_no_source_names_blocks_and_never_fits(target):
+    from integrations.engine import OPTIONS_UNKNOWN
+    from integrations.tally.answers import ChoiceOption
+
+    field = company(field_type=target)
+    rule = FieldRule(target_field_id=COMPANY, source="field", source_key="question_tier")
+    unknown = [Answer("question_tier", "Tier", "DROPDOWN", None)]
+    problems = validate_rule(field, rule, unknown)
+    assert [(p.code, p.blocking) for p in problems] == [(OPTIONS_UNKNOWN, True)]
+    assert "Options unknown — submit the form once, or set a constant" in problems[0].message
+    # The same rule once a source names the options: checked like any other choice.
+    known = [
+        Answer("question_tier", "Tier", "DROPDOWN", None, options=(ChoiceOption("t1", "Gold"),))
+    ]
+    assert all(p.code != OPTIONS_UNKNOWN for p in validate_rule(field, rule, known))
+    # A text field takes the answer's text, whatever the options: nothing to block.
+    assert validate_rule(company(), rule, unknown) == []

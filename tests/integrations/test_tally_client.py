@@ -1,4 +1,4 @@
-"""TallyClient against Tally's documented shapes (API-NOTES.md), faked with respx."""
+"""TallyClient against Tally's documented shapes (docs/vendor-notes.md), faked with respx."""
 
 import json
 from datetime import UTC, date, datetime, timedelta

@@ -1,4 +1,4 @@
-"""TallyfyClient against Tallyfy's documented shapes (API-NOTES.md), faked with respx."""
+"""TallyfyClient against Tallyfy's documented shapes (docs/vendor-notes.md), faked with respx."""
 
 import json
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from integrations.sandbox.tally import seed as tally_seed
 from integrations.sandbox.tally.catalog import DEMO_API_KEY, OTHER_API_KEY
+from tests.fixtures import TALLY_ALL_TYPES
 
-# Tally's own published FORM_RESPONSE example with every field type.
-FIXTURE = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "tally" / "form-response-all-types.json"
-)
+FIXTURE = TALLY_ALL_TYPES
 API = "/sandbox/tally/api"
 CONTROL = "/sandbox/tally/control"
 

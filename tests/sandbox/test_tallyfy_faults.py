@@ -108,11 +108,12 @@ def test_it_refuses_a_bad_fault_switch(http):
 
 def test_it_hangs_then_creates_the_run_so_a_timed_out_caller_must_look_it_up(http):
     fault(http, kind="hang", hang_seconds=1.0)
-    started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         launch(http, name="Slow launch", timeout=0.3)
-    assert time.monotonic() - started < 1.0
-    time.sleep(1.5)  # the server finishes the hang and answers (to nobody)
+    # The server finishes the hang and answers (to nobody), however slow the machine.
+    deadline = time.monotonic() + 30
+    while not run_names(http) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert run_names(http) == ["Slow launch"]
 
 

@@ -6,58 +6,11 @@ import httpx
 import pytest
 from django.urls import reverse
 
-from integrations.connections import connect_tally_api_key, connect_tallyfy_token
 from integrations.models import AuditEvent, Endpoint, FieldMapping, Mapping
 
+from .helpers import SUPPORT_FORM, builder_post, field_id, webhooks
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SUPPORT_FORM = "3jqXkP"
-TALLY_KEY = "tly-sandbox-demo-key"
-
-
-@pytest.fixture
-def vendors(sandbox_seeded, operator, live_kickoff):
-    from integrations.sandbox.tallyfy import seed
-
-    tally, _ = connect_tally_api_key(TALLY_KEY, actor=operator)
-    tallyfy, _ = connect_tallyfy_token("tallyfy-sandbox-demo-token", seed.ACME_ID, actor=operator)
-    return tally, tallyfy, seed
-
-
-@pytest.fixture
-def support_mapping(staff_client, vendors):
-    tally, tallyfy, seed = vendors
-    response = staff_client.post(
-        reverse("dashboard:mapping_new") + f"?tallyfy={tallyfy.pk}",
-        {"tally_form": f"{tally.pk}:{SUPPORT_FORM}", "tallyfy_template": seed.SUPPORT_TRIAGE_ID},
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return Mapping.objects.get()
-
-
-def field_id(seed, alias):
-    return seed.field_id("support-ticket-triage", alias)
-
-
-def builder_post(seed, **rows):
-    data = {
-        "name": "Support → Triage",
-        "name_template": "Ticket from {Your email}",
-        "summary_template": "",
-        "tags": "",
-        "folders": "",
-        "owner_id": "",
-    }
-    for alias, value in rows.items():
-        data[f"f-{field_id(seed, alias)}-source"] = value
-    return data
-
-
-def webhooks(live_kickoff):
-    return httpx.get(
-        f"{live_kickoff}/sandbox/tally/api/webhooks",
-        headers={"Authorization": f"Bearer {TALLY_KEY}"},
-    ).json()["webhooks"]
 
 
 def test_a_new_mapping_is_a_draft_named_after_its_form_and_template(support_mapping):

@@ -1,6 +1,6 @@
 """Selectors behind the Forms pages: cache, Refresh, stale-on-error, odd analytics shapes.
 
-Tally is faked at the HTTP boundary (respx) with the shapes API-NOTES.md documents.
+Tally is faked at the HTTP boundary (respx) with the shapes docs/vendor-notes.md documents.
 """
 
 FORM_ID = "wA1"
