@@ -151,7 +151,7 @@ def _seed_postgres(n: int, tally_id: int, mappings) -> None:
         c.execute(f"""
             INSERT INTO integrations_delivery (submission_id, mapping_id, mapping_version_id,
               status, attempt_count, next_attempt_at, lease_until, outcome_unknown, run_id,
-              run_url, last_error, last_status_code, created_at, updated_at)
+              run_url, last_error, last_status_code, candidates, created_at, updated_at)
             SELECT g, {first_mapping} + (g % {MAPPINGS}), {first_version} + (g % {MAPPINGS}),
               {STATUS_SQL}, {ATTEMPTS_PER_DELIVERY},
               CASE WHEN g % 100 BETWEEN 10 AND 12 THEN now() + interval '10 minutes' END, NULL,
@@ -159,7 +159,7 @@ def _seed_postgres(n: int, tally_id: int, mappings) -> None:
               CASE WHEN g % 100 >= 17 THEN 'run' || g ELSE '' END,
               CASE WHEN g % 100 >= 17 THEN 'https://go.tallyfy.com/x/processes/run' || g ELSE '' END,
               CASE WHEN g % 100 < 17 THEN 'Tallyfy answered 500: Server Error' ELSE '' END,
-              CASE WHEN g % 100 < 17 THEN 500 ELSE 201 END,
+              CASE WHEN g % 100 < 17 THEN 500 ELSE 201 END, '[]'::jsonb,
               now() - g * interval '30 seconds', now() - g * interval '30 seconds'
             FROM generate_series(1, {n}) g""")  # noqa: E501
         c.execute(f"""
