@@ -413,6 +413,17 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
         )
 
 
+def attempt_next_number(delivery: Delivery) -> int:
+    """The number the delivery's next attempt takes (attempts are numbered from 1)."""
+    last = (
+        DeliveryAttempt.objects.filter(delivery=delivery)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return (last or 0) + 1
+
+
 def delivery_process(
     delivery_id: int,
     *,
@@ -433,13 +444,7 @@ def delivery_process(
         Delivery.objects.filter(pk=delivery.pk).update(mapping_version_id=current)
         delivery.mapping_version = MappingVersion.objects.get(pk=current)
     _close_abandoned_attempts(delivery)
-    number = (
-        DeliveryAttempt.objects.filter(delivery=delivery)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-        or 0
-    ) + 1
+    number = attempt_next_number(delivery)
     attempt = DeliveryAttempt.objects.create(
         delivery=delivery,
         number=number,

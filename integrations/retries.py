@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .connections import NeedsReconnect, connection_call
+from .delivery import attempt_next_number
 from .http import ApiError, NotFound
 from .models import (
     BulkRetry,
@@ -114,11 +115,7 @@ def delivery_retry(
                     RETRY_DELIVERY, delivery.pk, trigger, user_id, use_current_version
                 )
             )
-    fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
-        pk=delivery.pk
-    )
-    fresh.retry_accepted = accepted
-    return fresh
+    return _fresh(delivery, retry_accepted=accepted)
 
 
 def delivery_cancel_next(delivery: Delivery, *, user) -> Delivery:
@@ -143,11 +140,7 @@ def delivery_cancel_next(delivery: Delivery, *, user) -> Delivery:
                 if delivery.next_attempt_at
                 else None,
             )
-    fresh = Delivery.objects.select_related("submission", "mapping", "mapping_version").get(
-        pk=delivery.pk
-    )
-    fresh.cancel_accepted = accepted
-    return fresh
+    return _fresh(delivery, cancel_accepted=accepted)
 
 
 # ---------------------------------------------------------------------------------------
@@ -200,7 +193,7 @@ def delivery_use_run(delivery: Delivery, *, run_id: str, user) -> Delivery:
         if accepted:
             DeliveryAttempt.objects.create(
                 delivery=delivery,
-                number=_next_attempt_number(delivery),
+                number=attempt_next_number(delivery),
                 mapping_version_id=delivery.mapping_version_id,
                 trigger=DeliveryAttempt.Trigger.STAFF,
                 triggered_by=user if getattr(user, "is_authenticated", False) else None,
@@ -249,16 +242,6 @@ def delivery_launch_unchecked(delivery: Delivery, *, user) -> Delivery:
                 )
             )
     return _fresh(delivery, check_accepted=accepted)
-
-
-def _next_attempt_number(delivery: Delivery) -> int:
-    last = (
-        DeliveryAttempt.objects.filter(delivery=delivery)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return (last or 0) + 1
 
 
 def _fresh(delivery: Delivery, **flags: bool) -> Delivery:

@@ -238,18 +238,10 @@ def delivery_cancel_next(request, pk: int):
         message, level = "The scheduled retry is cancelled. Retry sends it again.", "success"
     else:
         message, level = "No retry was scheduled any more.", "warning"
-    if request.htmx:
-        response = render(
-            request,
-            "dashboard/deliveries/detail.html#live",
-            _detail_context(queries.delivery_for_page(pk)),
-        )
-        return _toast(response, message, level)
-    getattr(messages, level)(request, message)
-    return redirect("dashboard:delivery_detail", pk=pk)
+    return _live_answer(request, pk, message, level)
 
 
-def _check_answer(request, pk: int, message: str, level: str) -> HttpResponse:
+def _live_answer(request, pk: int, message: str, level: str) -> HttpResponse:
     """The delivery page's live part (HTMX) or a redirect to the page, with `message`."""
     if request.htmx:
         response = render(
@@ -274,12 +266,12 @@ def delivery_use_run(request, pk: int):
             delivery, run_id=request.POST.get("run_id", ""), user=request.user
         )
     except retries.CheckError as exc:
-        return _check_answer(request, pk, str(exc), "error")
+        return _live_answer(request, pk, str(exc), "error")
     if done.check_accepted:
-        return _check_answer(
+        return _live_answer(
             request, pk, f"Delivery {pk} now points at run {done.run_id}.", "success"
         )
-    return _check_answer(
+    return _live_answer(
         request, pk, f"Delivery {pk} is {done.get_status_display().lower()} already.", "warning"
     )
 
@@ -291,8 +283,8 @@ def delivery_launch_unchecked(request, pk: int):
     delivery = get_object_or_404(Delivery, pk=pk)
     done = retries.delivery_launch_unchecked(delivery, user=request.user)
     if done.check_accepted:
-        return _check_answer(request, pk, f"Delivery {pk} is being launched.", "success")
-    return _check_answer(
+        return _live_answer(request, pk, f"Delivery {pk} is being launched.", "success")
+    return _live_answer(
         request, pk, f"Delivery {pk} is {done.get_status_display().lower()} already.", "warning"
     )
 
