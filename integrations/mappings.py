@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from . import engine
+from . import engine, launchrules
 from .audit import audit_record
 from .connections import connection_call
 from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record
@@ -233,6 +233,12 @@ def version_spec(version: MappingVersion, *, marker: str = "") -> engine.Mapping
         folders=tuple(version.folders or ()),
         owner_id=version.owner_id,
         marker=marker,
+        condition=launchrules.condition_from_json(version.condition),
+        otherwise=version.otherwise,
+        people=launchrules.people_from_json(version.people),
+        deadlines=launchrules.deadlines_from_json(version.deadlines),
+        tag_rules=launchrules.tag_rules_from_json(version.tag_rules),
+        steps=launchrules.steps_from_json(version.template_steps),
     )
 
 

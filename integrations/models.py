@@ -135,6 +135,9 @@ class Mapping(models.Model):
         DRAFT = "draft", "Draft"
         ENABLED = "enabled", "Enabled"
         DISABLED = "disabled", "Disabled"
+        # Out of the way for good: disabled, its Tally webhook gone unless another mapping
+        # of the form uses it; its deliveries stay in history.
+        ARCHIVED = "archived", "Archived"
 
     name = models.CharField(max_length=200)
     tally_connection = models.ForeignKey(
@@ -156,6 +159,7 @@ class Mapping(models.Model):
     # that fits again.
     attention = models.JSONField(default=list, blank=True)
     attention_checked_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -193,9 +197,19 @@ class MappingVersion(models.Model):
     tags = models.JSONField(default=list, blank=True)
     folders = models.JSONField(default=list, blank=True)
     owner_id = models.BigIntegerField(null=True, blank=True)
+    # Launch rules, stored as the engine's shapes (integrations.launchrules converts):
+    # whether to take a submission (`condition` {join, clauses}; `otherwise`: take it
+    # when no conditional mapping of the form does), who gets the work (`people`), by when
+    # (`deadlines`), and tags from answers (`tag_rules`).
+    condition = models.JSONField(default=dict, blank=True)
+    otherwise = models.BooleanField(default=False)
+    people = models.JSONField(default=list, blank=True)
+    deadlines = models.JSONField(default=list, blank=True)
+    tag_rules = models.JSONField(default=list, blank=True)
     # What the two sides looked like when this version was saved: the drift check
     # compares today's template and form against these.
     template_fields = models.JSONField(default=list)
+    template_steps = models.JSONField(default=list, blank=True)
     form_questions = models.JSONField(default=list)
     change_summary = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -402,6 +416,9 @@ class Delivery(models.Model):
         # A try's outcome is unknown and no way of finding its run is known to work on this
         # Tallyfy organization: staff decide (adopt a candidate, or launch).
         NEEDS_CHECK = "needs_check", "Needs a check"
+        # The mapping's launch rules did not take this submission (its condition failed,
+        # or it is the "otherwise" mapping and another took it): nothing was sent.
+        SKIPPED = "skipped", "Skipped"
 
     # No index of their own: one_delivery_per_mapping (submission, mapping) and
     # delivery_mapping_recent (mapping, …) lead with these columns already.
@@ -417,7 +434,7 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     #: What Retry (one or in bulk) may send again. Never `succeeded` (that would launch a
     #: second process), never in flight (`pending`, `sending`, `retrying`).
-    RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED)
+    RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED, Status.SKIPPED)
     #: Rows in these states change by themselves soon: the pages poll them until they settle.
     IN_FLIGHT = (Status.PENDING, Status.SENDING)
     #: What a staff try may claim (besides a `sending` one whose lease ran out): it skips the
@@ -482,6 +499,7 @@ class DeliveryAttempt(models.Model):
         HELD = "held", "Held"
         UNKNOWN = "unknown", "Outcome unknown"
         NEEDS_CHECK = "needs_check", "Needs a check"
+        SKIPPED = "skipped", "Skipped"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()

@@ -26,8 +26,9 @@ UNKNOWN_PLACEHOLDER = "unknown_placeholder"
 # A choice whose options no source names (not the form's blocks, its questions, nor a
 # stored webhook payload): any option it sends would match nothing.
 OPTIONS_UNKNOWN = "options_unknown"
+PAST_DEADLINE = "past_deadline"  # a step deadline before the launch
 WARNING_CODES = frozenset(
-    {TRUNCATED, JOINED_ROWS, UNKNOWN_FIELD, MISSING_SOURCE, UNKNOWN_PLACEHOLDER}
+    {TRUNCATED, JOINED_ROWS, UNKNOWN_FIELD, MISSING_SOURCE, UNKNOWN_PLACEHOLDER, PAST_DEADLINE}
 )
 
 # Pseudo field ids for problems with the process name and summary (Tallyfy ids are 32 hex).
@@ -68,6 +69,15 @@ class MappingSpec:
     folders: tuple[str, ...] = ()
     owner_id: int | None = None
     marker: str = ""
+    # Launch rules (all optional): whether to take a submission at all, who gets the work,
+    # by when, and tags from answers. `steps`: the template's steps when the version was
+    # saved (labels for problems).
+    condition: Condition | None = None
+    otherwise: bool = False
+    people: tuple[PeopleRule, ...] = ()
+    deadlines: tuple[DeadlineRule, ...] = ()
+    tag_rules: tuple[TagRule, ...] = ()
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,3 +134,161 @@ def unknown_target(rule: FieldRule, fields: Sequence[KickoffField]) -> Problem:
         UNKNOWN_FIELD,
         f"The template has no kick-off field {rule.target_field_id!r}: nothing is sent.{hint}",
     )
+
+
+# --- Launch rules: conditions, people, deadlines, tags (issue "Launch rules") -------------
+
+# Problem codes of the launch rules. Pseudo field ids: `owner`, `process`, `step:<id>`,
+# `deadline:<step id>`, `tags`, `condition`.
+UNKNOWN_MEMBER = "unknown_member"  # an email answer matches no Tallyfy member (and no guest slot)
+GUEST_ONLY = "guest_only"  # a step would be assigned to guests only: Tallyfy refuses that
+UNMAPPED_CHOICE = "unmapped_choice"  # a choice option the people/tag table has no row for
+BAD_DEADLINE = "bad_deadline"  # the date answer is not a date
+UNKNOWN_STEP = "unknown_step"  # a rule for a step the template no longer has
+OWNER = "owner"
+PROCESS = "process"
+TAGS = "tags"
+CONDITION = "condition"
+
+#: Condition operators, with the words the builder and the reasons use.
+CONDITION_OPS: dict[str, str] = {
+    "equals": "is",
+    "not_equals": "is not",
+    "one_of": "is one of",
+    "contains": "contains",
+    "is_empty": "is empty",
+    "not_empty": "is not empty",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+}
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One test over one answer. `value`: a text for equals/not_equals/contains, a list of
+    texts for one_of, a number for gt/gte/lt/lte, nothing for is_empty/not_empty. `label`
+    is the question's label when the rule was saved (for reasons in words)."""
+
+    source_key: str
+    op: str
+    value: Any = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Whether a mapping takes a submission: its clauses joined by `all` or `any`.
+    No clauses: always."""
+
+    clauses: tuple[Clause, ...] = ()
+    join: Literal["all", "any"] = "all"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A condition's outcome for one submission, and why, one sentence per clause."""
+
+    matched: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """A member (`user`, id is the Tallyfy user id as text), a `group` (its id) or a
+    `guest` (an email)."""
+
+    kind: Literal["user", "group", "guest"]
+    id: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class PeopleRule:
+    """Who one slot gets. `target`: `owner` (the process owner: one member), `process`
+    (process-level users and groups) or `step:<step id>` (that step's owners).
+
+    `source="constant"`: `constant`; `"email"`: the member whose email the answer keyed
+    `source_key` holds (no member: a guest where the slot takes guests, else a problem);
+    `"choice"`: the chosen option(s) of `source_key` through `option_map` (option id or text
+    -> assignees). Several rules for one target add up.
+    """
+
+    target: str
+    source: Literal["constant", "email", "choice"] = "constant"
+    constant: tuple[Assignee, ...] = ()
+    source_key: str = ""
+    option_map: Mapping[str, tuple[Assignee, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """One step's deadline: the date answer `source_key` (`source="answer"`) or the
+    submission time (`"submitted"`), plus `offset_days`, at `time_of_day` (HH:MM, UTC) for a
+    date answer."""
+
+    step_id: str
+    source: Literal["answer", "submitted"] = "answer"
+    source_key: str = ""
+    offset_days: int = 0
+    time_of_day: str = "17:00"
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """Tags from a choice answer: option id or text -> Tallyfy tag ids."""
+
+    source_key: str
+    option_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The Tallyfy organization's members and groups, as the launch needs them (read from
+    Tallyfy and cached by `integrations.directory`)."""
+
+    members: tuple[Member, ...] = ()
+    groups: tuple[Group, ...] = ()
+
+    def member_by_email(self, email: str) -> Member | None:
+        wanted = email.strip().lower()
+        return next((m for m in self.members if m.email.strip().lower() == wanted), None)
+
+
+@dataclass(frozen=True)
+class RouteCandidate:
+    """One enabled mapping of a form, as routing needs it."""
+
+    mapping_id: int
+    name: str
+    condition: Condition = Condition()
+    otherwise: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which mappings take one submission, with a reason in words for each mapping."""
+
+    taken: frozenset[int]
+    reasons: Mapping[int, str]
