@@ -23,7 +23,7 @@ from .selectors.payloads import form_payloads
 from .tally.answers import CHOICE_TYPES, Answer, ChoiceOption, answers_from_questions
 from .tally.learned import Learned, fields_from_payloads, merge_sources
 from .tally.questions import choices_without_block_options, questions_with_options
-from .tallyfy.shapes import KickoffField, parse_field
+from .tallyfy.shapes import KickoffField, Step, parse_field
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ class TemplateSide:
     id: str
     name: str
     fields: list[KickoffField]
+    # None: Tallyfy's answer did not list the steps (per-step owners and deadlines can't be
+    # offered; the builder says so).
+    steps: list[Step] | None = None
 
 
 def fetch_form(connection, form_id: str) -> FormSide:
@@ -97,7 +100,9 @@ def _record_form_contract(connection, questions: list[Any], blocks: list[dict]) 
 
 def fetch_template(connection, template_id: str) -> TemplateSide:
     template = connection_call(connection, lambda c: c.get_template(template_id))
-    return TemplateSide(id=template.id, name=template.title, fields=list(template.prerun))
+    return TemplateSide(
+        id=template.id, name=template.title, fields=list(template.prerun), steps=template.steps
+    )
 
 
 #: How long the builder's rows reuse the form and template read when the builder opened.

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from integrations.tallyfy.shapes import KickoffField
+from integrations.tallyfy.shapes import Group, KickoffField, Member, Step
 
 # Problem codes. Blocking ones stop a launch (Tallyfy would refuse it or lose data);
 # warnings are shown to the operator and the launch goes ahead.
@@ -241,26 +241,6 @@ class TagRule:
 
     source_key: str
     option_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Member:
-    id: int
-    email: str
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Group:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    title: str
-    position: int = 0
 
 
 @dataclass(frozen=True)

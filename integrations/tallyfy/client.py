@@ -21,12 +21,15 @@ from integrations.http import Page, iter_pages, malformed
 from integrations.jsonapi import JsonApi
 from integrations.ratelimit import Throttle
 from integrations.tallyfy.shapes import (
+    Group,
+    Member,
     Run,
     TallyfyOrganization,
     TallyfyTask,
     TallyfyTemplate,
     TallyfyUser,
     parse_fields,
+    parse_steps,
 )
 
 VENDOR = "tallyfy"
@@ -66,6 +69,20 @@ def parse_user(data: dict[str, Any]) -> TallyfyUser:
     )
 
 
+def parse_member(data: dict[str, Any]) -> Member:
+    user = parse_user(data)
+    member_id = as_int(data.get("id"))
+    if member_id is None:
+        # Tallyfy's user ids are integers (assignees take `users: [int]`).
+        raise malformed(VENDOR, f"member id {user.id!r} is not an integer")
+    name = user.full_name or " ".join(p for p in (user.first_name, user.last_name) if p)
+    return Member(id=member_id, email=user.email or "", name=name)
+
+
+def parse_group(data: dict[str, Any]) -> Group:
+    return Group(id=_require_id(data, "group"), name=as_str(data.get("name")) or "")
+
+
 def parse_organization(data: dict[str, Any]) -> TallyfyOrganization:
     return TallyfyOrganization(
         id=_require_id(data, "organization"), name=as_str(data.get("name")) or "", raw=data
@@ -78,6 +95,7 @@ def parse_template(data: dict[str, Any]) -> TallyfyTemplate:
         title=as_str(data.get("title")) or "",
         summary=as_str(data.get("summary")),
         prerun=parse_fields(data.get("prerun")),
+        steps=parse_steps(data.get("steps")),
         raw=data,
     )
 
@@ -224,8 +242,50 @@ class TallyfyClient:
     def get_template(self, template_id: str) -> TallyfyTemplate:
         """One template with its kick-off (prerun) fields in position order."""
         # Docs: https://tallyfy.com/products/pro/integrations/open-api/code-samples/templates/get-template/
-        body = self._api.request("GET", f"{self._org()}/checklists/{quote(template_id, safe='')}")
+        # `with=steps` asks for the steps (the launch keys owners and deadlines by step id);
+        # an answer without them leaves `steps` None and the builder says so.
+        body = self._api.request(
+            "GET",
+            f"{self._org()}/checklists/{quote(template_id, safe='')}",
+            params={"with": "steps"},
+        )
         return parse_template(_unwrap(body, "template"))
+
+    # --- people --------------------------------------------------------------------------
+
+    def list_members(self) -> list[Member]:
+        """Every member of the organization (who can own a process or a task)."""
+        # Docs: https://tallyfy.com/products/pro/integrations/open-api/code-samples/members/
+        return list(
+            iter_pages(
+                lambda page: _page(
+                    self._api.request(
+                        "GET",
+                        f"{self._org()}/users",
+                        params={"page": page, "per_page": MAX_PER_PAGE},
+                    ),
+                    parse_member,
+                    page,
+                )
+            )
+        )
+
+    def list_groups(self) -> list[Group]:
+        """Every group of the organization."""
+        # Docs: https://tallyfy.com/products/pro/integrations/open-api/code-samples/groups/
+        return list(
+            iter_pages(
+                lambda page: _page(
+                    self._api.request(
+                        "GET",
+                        f"{self._org()}/groups",
+                        params={"page": page, "per_page": MAX_PER_PAGE},
+                    ),
+                    parse_group,
+                    page,
+                )
+            )
+        )
 
     # --- runs ----------------------------------------------------------------------------
 

@@ -80,14 +80,42 @@ class KickoffField:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
+@dataclass(frozen=True)
+class Step:
+    """A template's step: the key of the launch's `tasks` (owners and deadline per step)."""
+
+    id: str
+    title: str
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the organization (a user that can own a process or a task)."""
+
+    id: int
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+
+
 @dataclass
 class TallyfyTemplate:
-    """A template (`checklist`); `prerun` is filled by `get_template`."""
+    """A template (`checklist`); `prerun` and `steps` are filled by `get_template`.
+
+    `steps` is None when Tallyfy's answer did not list them (the docs don't promise it).
+    """
 
     id: str
     title: str
     summary: str | None = None
     prerun: list[KickoffField] = field(default_factory=list)
+    steps: list[Step] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -155,3 +183,22 @@ def parse_fields(value: Any) -> list[KickoffField]:
     """A list of fields (bare or wrapped in `data`), in position order."""
     fields = [parse_field(f) for f in as_list(value) if isinstance(f, dict)]
     return sorted(fields, key=lambda f: (f.position is None, f.position or 0))
+
+
+def parse_steps(value: Any) -> list[Step] | None:
+    """A template's steps (a list, or wrapped in `data`), in position order; None when the
+    answer had no steps at all."""
+    if isinstance(value, dict):
+        value = value.get("data")
+    if not isinstance(value, list):
+        return None
+    steps = [
+        Step(
+            id=as_str(s.get("id")) or "",
+            title=as_str(s.get("title")) or "",
+            position=as_int(s.get("position")) or 0,
+        )
+        for s in value
+        if isinstance(s, dict) and as_str(s.get("id"))
+    ]
+    return sorted(steps, key=lambda s: s.position)
