@@ -5,9 +5,9 @@
 1. **Claim** the delivery with a conditional UPDATE: pending, due retrying, held being
    resumed, or `sending` whose lease ran out (its worker died) → `sending` + a lease.
    Whoever updates the row owns the try; everyone else walks away.
-2. **Encode** the launch with the delivery's mapping version (`integrations.engine`), and
-   stop before any HTTP call when a required kick-off value is missing (91.8% of real
-   launch failures, docs/vendor-notes.md).
+2. **Route and encode** (`integrations.launching`): a submission the mapping's launch rules
+   don't take ends `skipped` with the reason; else encode the launch with the delivery's
+   version and stop before any HTTP call when a required kick-off value is missing.
 3. **Look before launching again.** Tallyfy has no idempotency key. Every launch carries
    the delivery's marker in its summary; `outcome_unknown` is set *before* the POST and
    cleared only on a definite answer, so after a timeout, a dropped connection or a worker
@@ -37,19 +37,19 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import adoption, contract, engine
+from . import adoption, contract
 from .alerts import delivery_failure_email
 from .connections import NeedsReconnect, connection_call
 from .held import delivery_resume_if_reconnected
 from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
-from .mappings import version_fields, version_spec
+from .launching import ROUTED_ELSEWHERE, delivery_build, delivery_route
+from .mappings import version_fields
 from .models import (
     Delivery,
     DeliveryAttempt,
     MappingVersion,
 )
 from .outbox import deliveries_enqueue
-from .tally.answers import answers_from_webhook
 from .tallyfy.client import Run, run_url
 
 log = logging.getLogger(__name__)
@@ -136,25 +136,6 @@ class Outcome:
 
 def _truncate(text: str, limit: int = RESPONSE_KEEP_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _context(delivery: Delivery) -> dict[str, Any]:
-    sub = delivery.submission
-    return {
-        "form_id": sub.form_id,
-        "form_name": sub.form_name,
-        "submission_id": sub.submission_id,
-        "respondent_id": sub.respondent_id,
-        "submitted_at": sub.submitted_at.isoformat() if sub.submitted_at else "",
-    }
-
-
-def delivery_build(delivery: Delivery) -> engine.LaunchPlan:
-    """The launch body this delivery sends (with its marker), and the problems found."""
-    version = delivery.mapping_version
-    spec = version_spec(version, marker=delivery.marker)
-    answers = answers_from_webhook(delivery.submission.payload)
-    return engine.build_launch(spec, answers, version_fields(version), context=_context(delivery))
 
 
 def _field_messages(field_errors: dict[str, list[str]], labels: dict[str, str]) -> str:
@@ -273,32 +254,58 @@ def _needs_check(delivery: Delivery, found: adoption.Lookup, body: dict[str, Any
     )
 
 
+def _skipped(delivery: Delivery) -> Outcome | None:
+    """The outcome of a delivery its mapping's launch rules don't take; None if taken.
+
+    A delivery whose earlier try may have launched is never skipped: that run may exist
+    and is looked for first.
+    """
+    if delivery.outcome_unknown:
+        return None
+    routing = delivery_route(delivery)
+    if routing.taken:
+        return None
+    routed = routing.kind == ROUTED_ELSEWHERE
+    return Outcome(
+        status=Delivery.Status.ROUTED if routed else Delivery.Status.SKIPPED,
+        attempt_outcome=DeliveryAttempt.Outcome.ROUTED
+        if routed
+        else DeliveryAttempt.Outcome.SKIPPED,
+        error_kind=routing.kind,
+        error_message=routing.reason,
+    )
+
+
 def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     """One try, from encoding to the vendor's answer. Writes `outcome_unknown` as it goes."""
-    plan = delivery_build(delivery)
-    body = plan.body
-    attempt.request_body = body
-    DeliveryAttempt.objects.filter(pk=attempt.pk).update(request_body=body)
-    if plan.blocking:
-        message = "\n".join(p.message for p in plan.blocking)
-        return Outcome(
-            status=Delivery.Status.FAILED,
-            attempt_outcome=DeliveryAttempt.Outcome.FAILED,
-            error_kind="validation",
-            error_message=message,
-            outcome_unknown=delivery.outcome_unknown,
-            request_body=body,
-        )
+    skipped = _skipped(delivery)
+    if skipped is not None:
+        return skipped
     tallyfy = delivery.mapping.tallyfy_connection
     labels = {f.id: f.label for f in version_fields(delivery.mapping_version)}
     # Until the launch is sent, an error leaves the earlier state as it was (a failed
     # look-up proves nothing); once it is sent, only a definite answer clears it.
     posted = False
+    body: dict[str, Any] | None = None
 
     def unknown_unless_definite() -> bool:
         return False if posted else delivery.outcome_unknown
 
     try:
+        # Inside the try: people rules may read Tallyfy's members first.
+        plan = delivery_build(delivery)
+        body = plan.body
+        attempt.request_body = body
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(request_body=body)
+        if plan.blocking:
+            return Outcome(
+                status=Delivery.Status.FAILED,
+                attempt_outcome=DeliveryAttempt.Outcome.FAILED,
+                error_kind="validation",
+                error_message="\n".join(p.message for p in plan.blocking),
+                outcome_unknown=delivery.outcome_unknown,
+                request_body=body,
+            )
         if delivery.outcome_unknown:
             # Read once: connection_call may run the look-up again after a token refresh.
             markers = adoption.delivery_markers_sent(delivery)
@@ -564,7 +571,8 @@ def _finish(
             delay = (outcome.next_attempt_at - now).total_seconds()
             if delay <= ETA_MAX_SECONDS:
                 _enqueue_on_commit([delivery.pk], countdown=max(delay, 0.0))
-    level = logging.INFO if outcome.status == Delivery.Status.SUCCEEDED else logging.WARNING
+    quiet = (Delivery.Status.SUCCEEDED, Delivery.Status.SKIPPED, Delivery.Status.ROUTED)
+    level = logging.INFO if outcome.status in quiet else logging.WARNING
     log.log(
         level,
         "delivery %s: try %s %s%s",

@@ -416,9 +416,11 @@ class Delivery(models.Model):
         # A try's outcome is unknown and no way of finding its run is known to work on this
         # Tallyfy organization: staff decide (adopt a candidate, or launch).
         NEEDS_CHECK = "needs_check", "Needs a check"
-        # The mapping's launch rules did not take this submission (its condition failed,
-        # or it is the "otherwise" mapping and another took it): nothing was sent.
-        SKIPPED = "skipped", "Skipped"
+        # Nothing was sent: no enabled mapping of the form takes this submission (the
+        # reason, in `last_error`, says which condition failed on which answer) ...
+        SKIPPED = "skipped", "Skipped — no rule matched"
+        # ... or another mapping of the form took it (routing by conditions).
+        ROUTED = "routed", "Routed elsewhere"
 
     # No index of their own: one_delivery_per_mapping (submission, mapping) and
     # delivery_mapping_recent (mapping, …) lead with these columns already.
@@ -434,7 +436,7 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     #: What Retry (one or in bulk) may send again. Never `succeeded` (that would launch a
     #: second process), never in flight (`pending`, `sending`, `retrying`).
-    RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED, Status.SKIPPED)
+    RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED, Status.SKIPPED, Status.ROUTED)
     #: Rows in these states change by themselves soon: the pages poll them until they settle.
     IN_FLIGHT = (Status.PENDING, Status.SENDING)
     #: What a staff try may claim (besides a `sending` one whose lease ran out): it skips the
@@ -499,7 +501,8 @@ class DeliveryAttempt(models.Model):
         HELD = "held", "Held"
         UNKNOWN = "unknown", "Outcome unknown"
         NEEDS_CHECK = "needs_check", "Needs a check"
-        SKIPPED = "skipped", "Skipped"
+        SKIPPED = "skipped", "Skipped — no rule matched"
+        ROUTED = "routed", "Routed elsewhere"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()

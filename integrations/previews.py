@@ -9,9 +9,17 @@ from dataclasses import dataclass, field
 from . import engine
 from .audit import audit_record
 from .connections import connection_call
-from .mappings import MappingError, fetch_form, version_fields, version_spec
+from .launching import (
+    RouteRow,
+    Routing,
+    launch_plan,
+    preview_route,
+    stored_context,
+    submission_context,
+)
+from .mappings import MappingError, fetch_form
 from .models import Mapping
-from .selectors.payloads import stored_payload
+from .selectors.payloads import stored_submission
 from .tally.answers import answers_from_submission, answers_from_webhook
 from .tally.shapes import TallySubmission
 from .tallyfy.client import Run, run_url
@@ -30,6 +38,10 @@ class MappingPreview:
     submissions: list[TallySubmission] = field(default_factory=list)
     chosen: TallySubmission | None = None
     plan: engine.LaunchPlan | None = None
+    # Whether this mapping would take the chosen submission, and every enabled mapping of
+    # the form with its reason (None without a submission or a saved version).
+    routing: Routing | None = None
+    route_rows: list[RouteRow] = field(default_factory=list)
 
     @property
     def blocking(self) -> list[engine.Problem]:
@@ -69,24 +81,31 @@ def mapping_preview(
         )
         chosen = detail.submission
     chosen = chosen or (submissions[0] if submissions else None)
-    plan = None
-    if chosen is not None and version is not None:
-        # The stored webhook body names every answer by the key a delivery uses; Tally's
-        # REST answers can only be keyed through questions that carry ids (one documented
-        # shape has none: docs/vendor-notes.md, "Where the sources disagree").
-        stored = stored_payload(form_id=mapping.form_id, submission_id=chosen.id)
-        answers = (
-            answers_from_webhook(stored)
-            if stored is not None
-            else answers_from_submission(chosen.raw, form_side.questions)
+    if chosen is None or version is None:
+        return MappingPreview(submissions=submissions, chosen=chosen)
+    # The stored webhook body names every answer by the key a delivery uses; Tally's REST
+    # answers can only be keyed through questions that carry ids (one documented shape has
+    # none: docs/vendor-notes.md, "Where the sources disagree").
+    stored = stored_submission(form_id=mapping.form_id, submission_id=chosen.id)
+    if stored is not None:
+        answers = answers_from_webhook(stored.payload)
+        context = stored_context(stored)
+    else:
+        answers = answers_from_submission(chosen.raw, form_side.questions)
+        context = submission_context(
+            form_id=mapping.form_id,
+            form_name=form_side.name,
+            submission_id=chosen.id,
+            respondent_id=chosen.respondent_id or "",
+            submitted_at=chosen.submitted_at,
         )
-        plan = engine.build_launch(
-            version_spec(version, marker=marker),
-            answers,
-            version_fields(version),
-            context={"submission_id": chosen.id, "respondent_id": chosen.respondent_id or ""},
-        )
-    return MappingPreview(submissions=submissions, chosen=chosen, plan=plan)
+    plan = launch_plan(
+        version, answers, context, marker=marker, connection=mapping.tallyfy_connection
+    )
+    routing, rows = preview_route(mapping, version, answers)
+    return MappingPreview(
+        submissions=submissions, chosen=chosen, plan=plan, routing=routing, route_rows=rows
+    )
 
 
 def mapping_test_launch(*, mapping: Mapping, submission_id: str, actor) -> MappingTestLaunch:

@@ -1,9 +1,13 @@
 """The Overview page: first steps, and delivery health at a glance."""
 
+from datetime import timedelta
+
 from django.shortcuts import render
+from django.utils import timezone
 
 from integrations.models import Connection, Delivery, Mapping, Provider
 from integrations.selectors.deliveries import overview_stats
+from integrations.selectors.routing import unrouted_submissions
 
 from ..access import staff_required
 from ..durations import format_duration
@@ -51,6 +55,7 @@ def overview(request):
                 zip(chart["labels"], *[d["data"] for d in chart["datasets"]], strict=True)
             ),
             "chart_series": [d["label"] for d in chart["datasets"]],
+            "unrouted_24h": unrouted_submissions(since=timezone.now() - timedelta(hours=24)),
             "in_flight": Delivery.IN_FLIGHT,
             "retryable": Delivery.RETRYABLE,
         },

@@ -98,3 +98,17 @@ def form_listening(*, tally_connection_id: int, form_id: str) -> Listening:
     return Listening(
         until=until, received=rows.filter(received_at__gte=since).count(), stored=rows.count()
     )
+
+
+def stored_submission(*, form_id: str, submission_id: str) -> Submission | None:
+    """The stored submission as its webhook (or reconcile) brought it; None when Kickoff
+    has none (a backfill's body is Kickoff's own rebuild, not what a delivery reads)."""
+    return (
+        Submission.objects.filter(
+            form_id=form_id,
+            submission_id=submission_id,
+            source__in=(Submission.Source.WEBHOOK, Submission.Source.RECONCILE),
+        )
+        .order_by("-received_at", "-pk")
+        .first()
+    )

@@ -1,0 +1,190 @@
+"""One code path from a submission to the launch it gives, for the pipeline and the preview.
+
+A delivery's try (`integrations.delivery`) and the builder's preview (`integrations.previews`)
+both call `launch_plan` with the same placeholder context (`submission_context`), the same
+Tallyfy members (`integrations.directory`) and the same deadline format (the vendor contract),
+so the body a preview shows is byte for byte the body the pipeline sends (tested per fixture).
+Routing — which of a form's mappings take a submission — is decided here too, by
+`engine.route` over the mappings' conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from . import contract, engine, launchrules
+from .directory import directory_for
+from .mappings import version_fields, version_spec
+from .models import Delivery, Mapping, MappingVersion, Submission
+from .tally.answers import Answer, answer_index, answers_from_webhook
+from .tally.display import display
+
+#: Why a delivery was skipped (`Delivery.last_error` carries the reason in words).
+NO_RULE_MATCHED = "no_rule_matched"
+ROUTED_ELSEWHERE = "routed_elsewhere"
+
+
+def submission_context(
+    *,
+    form_id: str,
+    form_name: str,
+    submission_id: str,
+    respondent_id: str,
+    submitted_at: datetime | None,
+) -> dict[str, Any]:
+    """The extra placeholders (`engine.CONTEXT_PLACEHOLDERS`) of one submission."""
+    return {
+        "form_id": form_id,
+        "form_name": form_name,
+        "submission_id": submission_id,
+        "respondent_id": respondent_id or "",
+        "submitted_at": submitted_at.isoformat() if submitted_at else "",
+    }
+
+
+def stored_context(sub: Submission) -> dict[str, Any]:
+    return submission_context(
+        form_id=sub.form_id,
+        form_name=sub.form_name,
+        submission_id=sub.submission_id,
+        respondent_id=sub.respondent_id,
+        submitted_at=sub.submitted_at,
+    )
+
+
+def _emails(spec: engine.MappingSpec, answers: Sequence[Answer]) -> list[str] | None:
+    """The answers the email people rules read (None: no rule needs Tallyfy's members)."""
+    keys = [r.source_key for r in spec.people if r.source == "email"]
+    if not keys:
+        return None
+    index = answer_index(answers)
+    return [display(index[k]).text or "" for k in keys if k in index]
+
+
+def launch_plan(
+    version: MappingVersion,
+    answers: Sequence[Answer],
+    context: MappingABC[str, Any],
+    *,
+    marker: str,
+    connection,
+    now: datetime | None = None,
+) -> engine.LaunchPlan:
+    """The launch body one submission gives under `version`, and its problems.
+
+    Reads Tallyfy's members only when a people rule matches an email answer (kept for a
+    while, `integrations.directory`); ApiError and NeedsReconnect escape.
+    """
+    spec = version_spec(version, marker=marker)
+    emails = _emails(spec, answers)
+    directory = directory_for(connection, emails) if emails is not None else None
+    return engine.build_launch(
+        spec,
+        answers,
+        version_fields(version),
+        context=context,
+        directory=directory,
+        now=now or timezone.now(),
+        deadline_format=contract.deadline_format_for(connection) if spec.deadlines else "iso",
+    )
+
+
+def delivery_build(delivery: Delivery, *, now: datetime | None = None) -> engine.LaunchPlan:
+    """The launch body this delivery sends (with its marker), and the problems found."""
+    return launch_plan(
+        delivery.mapping_version,
+        answers_from_webhook(delivery.submission.payload),
+        stored_context(delivery.submission),
+        marker=delivery.marker,
+        connection=delivery.mapping.tallyfy_connection,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Whether one mapping takes a submission; `kind` says why not (NO_RULE_MATCHED or
+    ROUTED_ELSEWHERE), `reason` in words either way."""
+
+    taken: bool
+    kind: str
+    reason: str
+
+
+def _routing(route: engine.Route, mapping_id: int) -> Routing:
+    reason = route.reasons.get(mapping_id, "")
+    if mapping_id in route.taken:
+        return Routing(taken=True, kind="", reason=reason)
+    kind = ROUTED_ELSEWHERE if route.taken else NO_RULE_MATCHED
+    return Routing(taken=False, kind=kind, reason=reason)
+
+
+def delivery_route(delivery: Delivery) -> Routing:
+    """Whether the delivery's mapping takes its submission.
+
+    The candidates are the submission's deliveries (one per mapping enabled when it
+    arrived), each with the version it is pinned to, so every delivery of one submission
+    decides from the same rules and they agree.
+    """
+    siblings = Delivery.objects.filter(submission_id=delivery.submission_id).select_related(
+        "mapping", "mapping_version"
+    )
+    candidates = [
+        launchrules.route_candidate(
+            d.mapping_id,
+            d.mapping.name,
+            delivery.mapping_version if d.pk == delivery.pk else d.mapping_version,
+        )
+        for d in siblings
+    ]
+    answers = answers_from_webhook(delivery.submission.payload)
+    return _routing(engine.route(answers, candidates), delivery.mapping_id)
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    """One mapping of the form, as the preview lists routing."""
+
+    mapping_id: int
+    name: str
+    taken: bool
+    reason: str
+    this: bool
+
+
+def preview_route(
+    mapping: Mapping, version: MappingVersion, answers: Sequence[Answer]
+) -> tuple[Routing, list[RouteRow]]:
+    """What routing would do with these answers: this mapping (at `version`, enabled or
+    not) among the form's enabled mappings (at their current versions)."""
+    others = (
+        Mapping.objects.filter(
+            tally_connection_id=mapping.tally_connection_id,
+            form_id=mapping.form_id,
+            status=Mapping.Status.ENABLED,
+            current_version__isnull=False,
+        )
+        .exclude(pk=mapping.pk)
+        .select_related("current_version")
+    )
+    candidates = [launchrules.route_candidate(mapping.pk, mapping.name, version)] + [
+        launchrules.route_candidate(m.pk, m.name, m.current_version) for m in others
+    ]
+    route = engine.route(answers, candidates)
+    rows = [
+        RouteRow(
+            mapping_id=c.mapping_id,
+            name=c.name,
+            taken=c.mapping_id in route.taken,
+            reason=route.reasons.get(c.mapping_id, ""),
+            this=c.mapping_id == mapping.pk,
+        )
+        for c in candidates
+    ]
+    return _routing(route, mapping.pk), rows
