@@ -105,7 +105,9 @@ def assign_people(
     slots: dict[str, Slot] = {}
     for rule in spec.people:
         label = target_label(spec, rule.target)
-        if not _valid_target(spec, rule.target, label, problems):
+        wrong_target = target_problem(spec, rule.target, label)
+        if wrong_target is not None:
+            problems.append(wrong_target)
             continue
         slot = slots.setdefault(rule.target, Slot())
         for assignee, from_email in _assignees(rule, label, index, directory, problems):
@@ -125,34 +127,31 @@ def assign_people(
                         target,
                         label,
                         GUEST_ONLY,
-                        f"Guests can't be the only assignees of {label}: "
-                        "add a member or a group.",
+                        f"Guests can't be the only assignees of {label}: add a member or a group.",
                     )
                 )
             people.steps[target.removeprefix(STEP_PREFIX)] = slot.owners()
     return people
 
 
-def _valid_target(spec: MappingSpec, target: str, label: str, problems: list[Problem]) -> bool:
-    if target in (OWNER, PROCESS):
-        return True
+def target_problem(spec: MappingSpec, target: str, label: str) -> Problem | None:
+    """What is wrong with a people target: not one of the three kinds, or a step the
+    template no longer has (a warning: nothing is assigned to it)."""
     step_id = target.removeprefix(STEP_PREFIX)
+    if target in (OWNER, PROCESS):
+        return None
     if not target.startswith(STEP_PREFIX) or not step_id:
-        problems.append(
-            Problem(target or "people", label or "People", INVALID, f"Unknown target {target!r}.")
+        return Problem(
+            target or "people", label or "People", INVALID, f"Unknown target {target!r}."
         )
-        return False
     if not spec.has_step(step_id):
-        problems.append(
-            Problem(
-                target,
-                label,
-                UNKNOWN_STEP,
-                f"The template has no step {step_id!r} any more: nobody is assigned to it.",
-            )
+        return Problem(
+            target,
+            label,
+            UNKNOWN_STEP,
+            f"The template has no step {step_id!r} any more: nobody is assigned to it.",
         )
-        return False
-    return True
+    return None
 
 
 def _assignees(

@@ -30,7 +30,7 @@ PAST_DEADLINE = "past_deadline"  # a step deadline before the launch
 UNKNOWN_STEP = "unknown_step"  # a rule for a step the template no longer has: nothing is sent
 SEVERAL_OWNERS = "several_owners"  # the owner rules found several members: the first owns it
 UNMAPPED_TAG = "unmapped_tag"  # a choice option the tag table has no row for: no tag for it
-OWNER_EMAIL = "owner_email"  # the owner comes from an email answer: a non-member fails the launch
+MEMBER_EMAIL = "member_email"  # owner/process from an email answer: a non-member fails the launch
 WARNING_CODES = frozenset(
     {
         TRUNCATED,
@@ -42,7 +42,7 @@ WARNING_CODES = frozenset(
         UNKNOWN_STEP,
         SEVERAL_OWNERS,
         UNMAPPED_TAG,
-        OWNER_EMAIL,
+        MEMBER_EMAIL,
     }
 )
 
@@ -225,7 +225,8 @@ class Verdict:
         not match, the passing ones of a condition that did."""
         if len(self.outcomes) != len(self.reasons):
             return self.reasons
-        return tuple(r for r, ok in zip(self.reasons, self.outcomes, strict=True) if ok == self.matched)
+        pairs = zip(self.reasons, self.outcomes, strict=True)
+        return tuple(reason for reason, ok in pairs if ok == self.matched)
 
 
 @dataclass(frozen=True)
