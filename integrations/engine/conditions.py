@@ -79,10 +79,14 @@ def test_clause(clause: Clause, index: Mapping[str, Answer]) -> tuple[bool, str]
     wanted = _wanted(clause)
     found = _matches(answer, wanted)
     matched = found if clause.op in ("equals", "one_of") else not found
-    shown = quoted(display(answer).text)
+    shown = _shown(answer)
     if found:
         return matched, f"{label} is {shown}"
     return matched, f"{label} is {shown}, not {_expected(clause)}"
+
+
+def _shown(answer: Answer) -> str:
+    return quoted(" ".join((display(answer).text or "").split()))
 
 
 def _state(label: str, answer: Answer | None, expected: str = "") -> str:
@@ -91,7 +95,7 @@ def _state(label: str, answer: Answer | None, expected: str = "") -> str:
         return f"{label} is not in this submission"
     if is_blank(answer.value):
         return f"{label} is empty" + (f", not {expected}" if expected else "")
-    return f"{label} is {quoted(display(answer).text)}"
+    return f"{label} is {_shown(answer)}"
 
 
 def _wanted(clause: Clause) -> list[str]:
@@ -123,7 +127,7 @@ def _contains(clause: Clause, label: str, answer: Answer) -> tuple[bool, str]:
         haystacks = [norm(display(answer).text or "")]
     matched = any(needle in h for h in haystacks)
     verb = "contains" if matched else "does not contain"
-    shown = quoted(display(answer).text)
+    shown = _shown(answer)
     return matched, f"{label} ({shown}) {verb} {quoted(format_scalar(clause.value))}"
 
 
@@ -141,7 +145,7 @@ def _compare(clause: Clause, label: str, answer: Answer | None) -> tuple[bool, s
     if number is None:
         number = parse_number(display(answer).text or "")
     if number is None:
-        return False, f"{label} ({quoted(display(answer).text)}) is not a number"
+        return False, f"{label} ({_shown(answer)}) is not a number"
     matched = NUMBER_OPS[clause.op](number, limit)
     verb = "is" if matched else "is not"
     return matched, f"{label} ({format_scalar(number)}) {verb} {symbol} {format_scalar(limit)}"
