@@ -13,11 +13,16 @@ the ones that bite hardest:
 
 One module per concern: `rules` (the shapes and problem codes), `compatibility` (which Tally
 answers fit which field), `options`, `placeholders`, `encoders` (with `tables`), `marker`, `launch`,
-`checks` (before any submission) and `drift`.
+`checks` (before any submission) and `drift`. The launch rules: `conditions` (`evaluate`),
+`routing` (`route`: which mappings take a submission), `people`, `deadlines`, `choices` (option
+tables, tags) and `rule_checks`.
 """
 
 from .checks import validate_rule, validate_rules, validate_spec
+from .choices import chosen, option_lookup
 from .compatibility import COMPATIBLE, compatible_sources, is_compatible
+from .conditions import evaluate, parse_number
+from .deadlines import DeadlineFormat, encode_deadline, parse_time_of_day
 from .drift import drift
 from .encoders import (
     SKIP,
@@ -31,26 +36,45 @@ from .encoders import (
 from .launch import FALLBACK_NAME, NAME_MAX, build_launch
 from .marker import MARKER_PREFIX, find_marker, reference_line
 from .options import auto_match_options, find_option, resolve_option
+from .people import OWNER_LABEL, PROCESS_LABEL, target_label
 from .placeholders import (
     CONTEXT_PLACEHOLDERS,
     PlaceholderLookup,
     placeholders,
     render_template,
 )
+from .routing import route
+from .rule_checks import launch_rule_problems
 from .rules import (
+    BAD_DEADLINE,
+    CONDITION,
+    CONDITION_OPS,
+    DEADLINE_PREFIX,
     DUPLICATE,
+    GUEST_ONLY,
     INCOMPATIBLE,
     INVALID,
+    MEMBER_EMAIL,
     MISSING_SOURCE,
     NAME,
     OPTIONS_UNKNOWN,
+    OWNER,
+    PAST_DEADLINE,
+    PROCESS,
     REQUIRED,
+    SEVERAL_OWNERS,
+    STEP_PREFIX,
     SUMMARY,
+    TAGS,
     TRUNCATED,
     UNKNOWN_FIELD,
+    UNKNOWN_MEMBER,
     UNKNOWN_OPTION,
     UNKNOWN_PLACEHOLDER,
     UNKNOWN_SOURCE,
+    UNKNOWN_STEP,
+    UNMAPPED_CHOICE,
+    UNMAPPED_TAG,
     UNMATCHED_OPTION,
     WARNING_CODES,
     Assignee,
@@ -74,33 +98,52 @@ from .rules import (
 from .tables import TICK
 
 __all__ = [
+    "BAD_DEADLINE",
     "COMPATIBLE",
+    "CONDITION",
+    "CONDITION_OPS",
     "CONTEXT_PLACEHOLDERS",
+    "DEADLINE_PREFIX",
     "DUPLICATE",
     "FALLBACK_NAME",
+    "GUEST_ONLY",
     "INCOMPATIBLE",
     "INVALID",
     "MARKER_PREFIX",
+    "MEMBER_EMAIL",
     "MISSING_SOURCE",
     "NAME",
     "NAME_MAX",
     "OPTIONS_UNKNOWN",
+    "OWNER",
+    "OWNER_LABEL",
+    "PAST_DEADLINE",
+    "PROCESS",
+    "PROCESS_LABEL",
     "REQUIRED",
+    "SEVERAL_OWNERS",
     "SKIP",
+    "STEP_PREFIX",
     "SUMMARY",
+    "TAGS",
     "TEXTAREA_MAX",
     "TEXT_MAX",
     "TICK",
     "TRUNCATED",
     "UNKNOWN_FIELD",
+    "UNKNOWN_MEMBER",
     "UNKNOWN_OPTION",
     "UNKNOWN_PLACEHOLDER",
     "UNKNOWN_SOURCE",
+    "UNKNOWN_STEP",
+    "UNMAPPED_CHOICE",
+    "UNMAPPED_TAG",
     "UNMATCHED_OPTION",
     "WARNING_CODES",
     "Assignee",
     "Clause",
     "Condition",
+    "DeadlineFormat",
     "DeadlineRule",
     "Directory",
     "FieldRule",
@@ -118,18 +161,27 @@ __all__ = [
     "Verdict",
     "auto_match_options",
     "build_launch",
+    "chosen",
     "compatible_sources",
     "drift",
+    "encode_deadline",
     "encode_value",
+    "evaluate",
     "find_marker",
     "find_option",
     "is_compatible",
     "is_empty",
     "is_valid_email",
+    "launch_rule_problems",
+    "option_lookup",
+    "parse_number",
+    "parse_time_of_day",
     "placeholders",
     "reference_line",
     "render_template",
     "resolve_option",
+    "route",
+    "target_label",
     "to_tallyfy_date",
     "validate_rule",
     "validate_rules",

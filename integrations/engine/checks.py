@@ -16,6 +16,7 @@ from .compatibility import is_compatible
 from .encoders import constant_answer, encode_value
 from .options import find_option, resolve_option
 from .placeholders import CONTEXT_PLACEHOLDERS, PlaceholderLookup, unknown_placeholders
+from .rule_checks import launch_rule_problems
 from .rules import (
     DUPLICATE,
     INCOMPATIBLE,
@@ -27,6 +28,7 @@ from .rules import (
     UNKNOWN_OPTION,
     UNKNOWN_SOURCE,
     UNMATCHED_OPTION,
+    Directory,
     FieldRule,
     MappingSpec,
     Problem,
@@ -38,7 +40,11 @@ _CHOICE_TARGETS = ("radio", "dropdown", "multiselect")
 
 
 def validate_spec(
-    spec: MappingSpec, fields: Sequence[KickoffField], sources: Sequence[Answer]
+    spec: MappingSpec,
+    fields: Sequence[KickoffField],
+    sources: Sequence[Answer],
+    *,
+    directory: Directory | None = None,
 ) -> list[Problem]:
     """What is wrong with a mapping before any submission arrives.
 
@@ -46,12 +52,14 @@ def validate_spec(
     Tally field no longer in the form, type pairs that don't fit, option-map entries pointing
     to a Tallyfy option that no longer exists, Tally options that match no Tallyfy option,
     choices whose options no source names, constants and defaults that can't be sent,
-    unknown placeholders.
+    unknown placeholders; then the launch rules (`rule_checks`), members and groups checked
+    against `directory` when given.
     """
     lookup = _lookup(sources)
     problems = _rules_problems(spec.rules, fields, sources, lookup)
     problems += unknown_placeholders(NAME, "Process name", spec.name_template, lookup)
     problems += unknown_placeholders(SUMMARY, "Summary", spec.summary_template, lookup)
+    problems += launch_rule_problems(spec, sources, directory)
     return problems
 
 

@@ -9,13 +9,17 @@ field empty). Strings are sent as typed to text/textarea/email fields, even `""`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from integrations.tally.answers import Answer, answer_index, is_blank
 from integrations.tallyfy.shapes import KickoffField
 
+from .choices import rule_tags
+from .deadlines import DeadlineFormat, step_deadlines
 from .encoders import SKIP, STRING_FIELDS, constant_answer, encode_value, is_empty
 from .marker import reference_line
+from .people import assign_people
 from .placeholders import render_template, unmatched_placeholders
 from .rules import (
     DUPLICATE,
@@ -25,6 +29,7 @@ from .rules import (
     REQUIRED,
     SUMMARY,
     TRUNCATED,
+    Directory,
     FieldRule,
     LaunchPlan,
     MappingSpec,
@@ -97,12 +102,19 @@ def build_launch(
     fields: Sequence[KickoffField],
     *,
     context: Mapping[str, Any] | None = None,
+    directory: Directory | None = None,
+    now: datetime | None = None,
+    deadline_format: DeadlineFormat = "iso",
 ) -> LaunchPlan:
     """The Tallyfy launch body for one submission, and every problem found on the way.
 
     Never raises on odd answers: anything Kickoff cannot send becomes a `Problem`. A launch
     with a blocking problem must not be sent; `body` is still complete so the operator sees
-    what would go out. `context` fills the extra placeholders (`CONTEXT_PLACEHOLDERS`).
+    what would go out. `context` fills the extra placeholders (`CONTEXT_PLACEHOLDERS`) and
+    gives `submitted_at` to deadlines. The launch rules (`spec.people`, `deadlines`,
+    `tag_rules`) need `directory` to match emails to members (none: no email is a member)
+    and `now` to warn of deadlines in the past. Whether the mapping takes the submission at
+    all (`spec.condition`) is `route`'s business, not this function's.
     """
     context = context or {}
     answers = list(answers)
@@ -141,13 +153,38 @@ def build_launch(
     if summary:
         body["summary"] = summary
     body["prerun"] = prerun
-    if spec.tags:
-        body["tags"] = list(spec.tags)
+    tags = rule_tags(spec, index, problems) if spec.tag_rules else list(spec.tags)
+    if tags:
+        body["tags"] = tags
     if spec.folders:
         body["folders"] = list(spec.folders)
-    if spec.owner_id is not None:
-        body["owner_id"] = spec.owner_id
+    people = assign_people(spec, index, directory, problems)
+    owner_id = people.owner_id if people.owner_id is not None else spec.owner_id
+    if owner_id is not None:
+        body["owner_id"] = owner_id
+    if people.users:
+        body["users"] = people.users
+    if people.groups:
+        body["groups"] = people.groups
+    deadlines = step_deadlines(
+        spec, index, context, problems, now=now, deadline_format=deadline_format
+    )
+    tasks = _tasks(deadlines, people.steps)
+    if tasks:
+        body["tasks"] = tasks
     return LaunchPlan(body=body, problems=problems)
+
+
+def _tasks(
+    deadlines: Mapping[str, str], owners: Mapping[str, dict[str, list]]
+) -> dict[str, dict[str, Any]]:
+    """`tasks` of the launch body: `{step id: {deadline?, owners?}}`, in rule order."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for step_id, deadline in deadlines.items():
+        tasks.setdefault(step_id, {})["deadline"] = deadline
+    for step_id, step_owners in owners.items():
+        tasks.setdefault(step_id, {})["owners"] = step_owners
+    return tasks
 
 
 def _name(

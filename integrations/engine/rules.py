@@ -27,8 +27,23 @@ UNKNOWN_PLACEHOLDER = "unknown_placeholder"
 # stored webhook payload): any option it sends would match nothing.
 OPTIONS_UNKNOWN = "options_unknown"
 PAST_DEADLINE = "past_deadline"  # a step deadline before the launch
+UNKNOWN_STEP = "unknown_step"  # a rule for a step the template no longer has: nothing is sent
+SEVERAL_OWNERS = "several_owners"  # the owner rules found several members: the first owns it
+UNMAPPED_TAG = "unmapped_tag"  # a choice option the tag table has no row for: no tag for it
+MEMBER_EMAIL = "member_email"  # owner/process from an email answer: a non-member fails the launch
 WARNING_CODES = frozenset(
-    {TRUNCATED, JOINED_ROWS, UNKNOWN_FIELD, MISSING_SOURCE, UNKNOWN_PLACEHOLDER, PAST_DEADLINE}
+    {
+        TRUNCATED,
+        JOINED_ROWS,
+        UNKNOWN_FIELD,
+        MISSING_SOURCE,
+        UNKNOWN_PLACEHOLDER,
+        PAST_DEADLINE,
+        UNKNOWN_STEP,
+        SEVERAL_OWNERS,
+        UNMAPPED_TAG,
+        MEMBER_EMAIL,
+    }
 )
 
 # Pseudo field ids for problems with the process name and summary (Tallyfy ids are 32 hex).
@@ -78,6 +93,14 @@ class MappingSpec:
     deadlines: tuple[DeadlineRule, ...] = ()
     tag_rules: tuple[TagRule, ...] = ()
     steps: tuple[Step, ...] = ()
+
+    def has_step(self, step_id: str) -> bool:
+        """Whether rules may target `step_id`: any step when the steps are not known."""
+        return not self.steps or any(s.id == step_id for s in self.steps)
+
+    def step_title(self, step_id: str) -> str:
+        """The step's title for problems (its id when unknown or untitled)."""
+        return next((s.title for s in self.steps if s.id == step_id and s.title), step_id)
 
 
 @dataclass(frozen=True)
@@ -144,11 +167,12 @@ UNKNOWN_MEMBER = "unknown_member"  # an email answer matches no Tallyfy member (
 GUEST_ONLY = "guest_only"  # a step would be assigned to guests only: Tallyfy refuses that
 UNMAPPED_CHOICE = "unmapped_choice"  # a choice option the people/tag table has no row for
 BAD_DEADLINE = "bad_deadline"  # the date answer is not a date
-UNKNOWN_STEP = "unknown_step"  # a rule for a step the template no longer has
 OWNER = "owner"
 PROCESS = "process"
 TAGS = "tags"
 CONDITION = "condition"
+STEP_PREFIX = "step:"  # a people target `step:<step id>`, and a problem's field id
+DEADLINE_PREFIX = "deadline:"  # a deadline problem's field id: `deadline:<step id>`
 
 #: Condition operators, with the words the builder and the reasons use.
 CONDITION_OPS: dict[str, str] = {
@@ -188,10 +212,21 @@ class Condition:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A condition's outcome for one submission, and why, one sentence per clause."""
+    """A condition's outcome for one submission, and why, one sentence per clause.
+    `outcomes`: each clause's own result, in clause order (same length as `reasons`)."""
 
     matched: bool
     reasons: tuple[str, ...] = ()
+    outcomes: tuple[bool, ...] = ()
+
+    @property
+    def deciding(self) -> tuple[str, ...]:
+        """The reasons that decided the outcome: the failing clauses of a condition that did
+        not match, the passing ones of a condition that did."""
+        if len(self.outcomes) != len(self.reasons):
+            return self.reasons
+        pairs = zip(self.reasons, self.outcomes, strict=True)
+        return tuple(reason for reason, ok in pairs if ok == self.matched)
 
 
 @dataclass(frozen=True)
