@@ -117,12 +117,26 @@ class Routing:
     reason: str
 
 
-def _routing(route: engine.Route, mapping_id: int) -> Routing:
+_NO_MATCH = "No rule matched: "
+
+
+def _routing(
+    route: engine.Route, mapping_id: int, candidates: Sequence[engine.RouteCandidate]
+) -> Routing:
     reason = route.reasons.get(mapping_id, "")
     if mapping_id in route.taken:
         return Routing(taken=True, kind="", reason=reason)
-    kind = ROUTED_ELSEWHERE if route.taken else NO_RULE_MATCHED
-    return Routing(taken=False, kind=kind, reason=reason)
+    if not route.taken:
+        return Routing(taken=False, kind=NO_RULE_MATCHED, reason=reason)
+    if reason.startswith(_NO_MATCH):
+        # Its own condition failed, and another mapping took the submission: say both.
+        takers = sorted(c.name for c in candidates if c.mapping_id in route.taken)
+        reason = (
+            "Routed to "
+            + ", ".join(f"“{name}”" for name in takers)
+            + f"; this mapping's condition: {reason.removeprefix(_NO_MATCH)}"
+        )
+    return Routing(taken=False, kind=ROUTED_ELSEWHERE, reason=reason)
 
 
 def delivery_route(delivery: Delivery) -> Routing:
@@ -144,7 +158,7 @@ def delivery_route(delivery: Delivery) -> Routing:
         for d in siblings
     ]
     answers = answers_from_webhook(delivery.submission.payload)
-    return _routing(engine.route(answers, candidates), delivery.mapping_id)
+    return _routing(engine.route(answers, candidates), delivery.mapping_id, candidates)
 
 
 @dataclass(frozen=True)
@@ -187,4 +201,4 @@ def preview_route(
         )
         for c in candidates
     ]
-    return _routing(route, mapping.pk), rows
+    return _routing(route, mapping.pk, candidates), rows

@@ -27,19 +27,18 @@ def tallyfy_urls(settings):
 @pytest.fixture
 def tallyfy():
     with respx.mock(base_url="https://tallyfy.test", assert_all_called=False) as router:
+        run = {
+            "data": {
+                "id": "run-1",
+                "name": "Ticket",
+                "status": "active",
+                "checklist_id": pf.SUPPORT_TRIAGE_ID,
+                "created_at": timezone.now().isoformat(),
+            }
+        }
         router.get(RUNS).respond(200, json={"data": []})
-        router.post(RUNS).respond(
-            201,
-            json={
-                "data": {
-                    "id": "run-1",
-                    "name": "Ticket",
-                    "status": "active",
-                    "checklist_id": pf.SUPPORT_TRIAGE_ID,
-                    "created_at": timezone.now().isoformat(),
-                }
-            },
-        )
+        router.get(f"{RUNS}/run-1").respond(200, json=run)
+        router.post(RUNS, name="launch").respond(201, json=run)
         yield router
 
 
@@ -101,18 +100,21 @@ def test_a_bug_goes_to_the_bug_mapping_and_the_otherwise_mapping_stands_aside(
     assert routed.status == Delivery.Status.ROUTED
     assert routed.last_error == "Routed to “Bugs → triage”: Category is “Bug”"
     assert routed.run_id == ""
-    assert len(tallyfy.calls.filter(method="POST")) == 1
+    assert tallyfy.routes["launch"].call_count == 1
 
 
 def test_anything_else_goes_to_the_otherwise_mapping(tallyfy, bugs, everything_else):
     got = by_mapping(submit(bugs, category=BILLING))
 
-    skipped = got["Bugs → triage"]
-    assert skipped.status == Delivery.Status.SKIPPED
-    assert skipped.last_error == "No rule matched: Category is “Billing”, not “Bug”"
+    routed = got["Bugs → triage"]
+    assert routed.status == Delivery.Status.ROUTED
+    assert routed.last_error == (
+        "Routed to “Everything else”; this mapping's condition: "
+        "Category is “Billing”, not “Bug”"
+    )
     assert got["Everything else"].status == Delivery.Status.SUCCEEDED
-    attempt = DeliveryAttempt.objects.get(delivery=skipped)
-    assert attempt.outcome == DeliveryAttempt.Outcome.SKIPPED
+    attempt = DeliveryAttempt.objects.get(delivery=routed)
+    assert attempt.outcome == DeliveryAttempt.Outcome.ROUTED
     assert attempt.request_body is None  # nothing was built for Tallyfy, nothing sent
 
 
@@ -126,7 +128,7 @@ def test_a_submission_no_mapping_takes_is_counted_on_the_overview_and_listed(
     got = submit(bugs, category=BILLING)
 
     assert {d.status for d in got} == {Delivery.Status.SKIPPED}
-    assert not tallyfy.calls.filter(method="POST")
+    assert tallyfy.routes["launch"].call_count == 0
     client.force_login(operator)
     overview = client.get(reverse("dashboard:overview")).content.decode()
     assert 'id="unrouted"' in overview
@@ -138,7 +140,7 @@ def test_a_submission_no_mapping_takes_is_counted_on_the_overview_and_listed(
 def test_a_skipped_delivery_launches_when_retried_after_the_rule_is_edited(
     tallyfy, bugs, operator
 ):
-    skipped = submit(bugs, category=BILLING)[0]
+    skipped = submit(bugs, category=BILLING)[0]  # Bugs is the form's only mapping
     assert skipped.status == Delivery.Status.SKIPPED
     old = bugs.current_version
     new = MappingVersion.objects.create(
@@ -178,4 +180,4 @@ def test_a_delivery_whose_earlier_try_may_have_launched_is_never_skipped(
     # The run an earlier try may have made is looked for (not found: verified lookup
     # absent, so staff decide) instead of being forgotten as "routed elsewhere".
     assert routed.status == Delivery.Status.NEEDS_CHECK
-    assert tallyfy.calls.filter(method="GET")
+    assert tallyfy.calls.call_count >= 1
