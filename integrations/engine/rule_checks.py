@@ -283,6 +283,6 @@ def _tag_problems(spec: MappingSpec, by_key: Mapping[str, Answer]) -> list[Probl
         missing_rows = unmapped(source.options, rule.option_map)
         if missing_rows:
             listed = ", ".join(quoted(t) for t in missing_rows)
-            message = f"Tags: {listed} of {question} give no tag."
+            message = f"Tags: no tag is set for {listed} of {question}."
             problems.append(Problem(TAGS, TAGS_LABEL, UNMAPPED_TAG, message))
     return problems

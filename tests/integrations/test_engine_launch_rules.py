@@ -5,6 +5,8 @@ read."""
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from integrations.engine import (
     Assignee,
@@ -668,3 +670,65 @@ def test_without_launch_rules_the_body_is_the_one_of_before():
     }
     assert list(result.body) == ["checklist_id", "name", "prerun", "tags", "folders", "owner_id"]
     assert result.problems == []
+
+
+# --- Properties ---------------------------------------------------------------------------
+
+
+conditions = st.sampled_from([Condition(), ENTERPRISE, BIG])
+candidate_lists = st.lists(
+    st.builds(
+        RouteCandidate,
+        mapping_id=st.integers(1, 40),
+        name=st.sampled_from(["A", "B", "C"]),
+        condition=conditions,
+        otherwise=st.booleans(),
+    ),
+    max_size=6,
+    unique_by=lambda c: c.mapping_id,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    candidates=candidate_lists,
+    chosen_plan=st.sampled_from(["opt-ent", "opt-starter"]),
+    n=st.integers(0, 99),
+    data=st.data(),
+)
+def test_routing_ignores_the_order_of_the_mappings_and_explains_each(
+    candidates, chosen_plan, n, data
+):
+    answers = [plan(chosen_plan), seats(n)]
+    shuffled = data.draw(st.permutations(candidates))
+
+    result = route(answers, candidates)
+
+    assert result == route(answers, shuffled)
+    assert set(result.reasons) == {c.mapping_id for c in candidates}
+    assert all(result.reasons[i].startswith("Takes it") for i in result.taken)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    tags=st.lists(st.sampled_from(["t1", "t2", "t3"]), max_size=4),
+    owner=st.one_of(st.none(), st.integers(1, 10**6)),
+    fmt=st.sampled_from(["iso", "space"]),
+)
+def test_without_launch_rules_the_new_arguments_change_nothing(tags, owner, fmt):
+    before = spec(tags=tuple(tags), owner_id=owner)
+
+    plain = build_launch(before, [plan("opt-ent")], [])
+    extended = build_launch(
+        before,
+        [plan("opt-ent")],
+        [],
+        directory=DIRECTORY,
+        now=datetime.now(UTC),
+        deadline_format=fmt,
+    )
+
+    assert extended.body == plain.body
+    assert plain.body.get("tags", []) == tags
+    assert plain.body.get("owner_id") == owner
+    assert not {"users", "groups", "tasks"} & set(plain.body)
