@@ -39,6 +39,10 @@ EVENT_LOG = "event_log"
 QUESTION_IDS = "question_ids"
 BLOCK_OPTIONS = "block_options"
 SUBMISSION_WINDOWS = "submission_windows"
+DEADLINE_FORMAT = "deadline_format"
+TEMPLATE_STEPS = "template_steps"
+
+DeadlineFormat = Literal["iso", "space"]
 
 ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
@@ -100,6 +104,24 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "Options are blocks sharing the question's group; webhooks carry options too.",
         "Options come from every source; a choice whose options are unknown blocks Enable.",
     ),
+    Assumption(
+        DEADLINE_FORMAT,
+        Provider.TALLYFY,
+        "Tallyfy takes task deadlines as ISO UTC (YYYY-MM-DDTHH:MM:SS.000Z)",
+        "doc",
+        "The launch doc's example is ISO …T…Z; the tasks doc writes YYYY-MM-DD HH:MM:SS.",
+        "Deadlines go as ISO until a launch is refused on a deadline field; from then on "
+        "they go as YYYY-MM-DD HH:MM:SS (UTC).",
+    ),
+    Assumption(
+        TEMPLATE_STEPS,
+        Provider.TALLYFY,
+        "A template's steps are listed when asked with ?with=steps",
+        "seen",
+        "Integrations read steps with ?with=steps; the template doc doesn't promise them.",
+        "Without steps, per-step owners and deadlines can't be set up: the builder says so "
+        "and launches use the template's own assignees.",
+    ),
 )
 BY_KEY = {a.key: a for a in ASSUMPTIONS}
 
@@ -135,6 +157,48 @@ def check_record(connection: Connection, key: str, *, held: bool, detail: str = 
             "checked_at": timezone.now(),
         },
     )
+
+
+def deadline_format_for(connection: Connection) -> DeadlineFormat:
+    """The deadline format to send: ISO until an ISO deadline was refused, then "space".
+
+    A refusal of the space format afterwards (recorded as failed with fmt="space") does not
+    flip back: nothing else is known to work, and the failure stays on the Connections page.
+    """
+    check = check_get(connection, DEADLINE_FORMAT)
+    if check is None or check.state == VendorCheck.State.VERIFIED:
+        return "iso"
+    return "space"
+
+
+def record_deadline_outcome(
+    connection: Connection, *, fmt: DeadlineFormat, accepted: bool, detail: str
+) -> None:
+    """Record a launch that carried deadlines in `fmt`: accepted, or refused on a deadline.
+
+    The assumption is the ISO format, so an ISO deadline accepted verifies it and one refused
+    fails it (later launches send "space"). A space-format outcome says nothing new about ISO:
+    it only updates the detail staff read, keeping the failed state that chose it.
+    """
+    if fmt == "iso":
+        check_record(connection, DEADLINE_FORMAT, held=accepted, detail=detail)
+        return
+    outcome = "accepted" if accepted else "refused too"
+    check_record(
+        connection,
+        DEADLINE_FORMAT,
+        held=False,
+        detail=f"ISO was refused; YYYY-MM-DD HH:MM:SS {outcome}: {detail}",
+    )
+
+
+def record_template_steps(connection: Connection, *, listed: bool, template_title: str) -> None:
+    """Record whether reading a template with ?with=steps listed its steps."""
+    if listed:
+        detail = f"Template “{template_title}” came with its steps."
+    else:
+        detail = f"Template “{template_title}” came without steps (?with=steps)."
+    check_record(connection, TEMPLATE_STEPS, held=listed, detail=detail)
 
 
 def check_get(connection: Connection, key: str) -> VendorCheck | None:

@@ -44,7 +44,13 @@ def launch_with_table(api, table) -> object:
 
 def test_every_switch_starts_at_its_setting_whose_default_is_the_first_value(client, seeded):
     listed = client.get(CONTROL + "/switches").json()["data"]
-    assert [s["name"] for s in listed] == ["runs_search", "summary", "table_shape"]
+    assert [s["name"] for s in listed] == [
+        "runs_search",
+        "summary",
+        "table_shape",
+        "deadline_format",
+        "template_steps",
+    ]
     for s in listed:
         assert s["value"] == s["default"] == s["values"][0]["value"]
         assert s["setting"].startswith("SANDBOX_TALLYFY_")

@@ -8,7 +8,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import Group, User
-from .values import is_empty, parse_date, table_cells
+from .values import is_empty, parse_date, parse_deadline, table_cells
 
 EMPTY = mark_safe('<span class="muted">—</span>')
 
@@ -68,10 +68,32 @@ def render_value(field: dict[str, Any], value: Any) -> SafeString:
             ((f.get("url", ""), f.get("filename", "")) for f in value if isinstance(f, dict)),
         )
     if kind == "assignees_form" and isinstance(value, dict):
-        names = [
-            u.full_name for u in User.objects.filter(id__in=value.get("users", [])).order_by("id")
-        ]
-        names += [g.name for g in Group.objects.filter(id__in=value.get("groups", []))]
-        names += [f"{g} (guest)" for g in value.get("guests", [])]
-        return format_html_join(", ", "{}", ((n,) for n in names))
+        return format_html_join(", ", "{}", ((n,) for n in people_names(value)))
     return format_html("{}", value)
+
+
+def people_names(owners: dict[str, Any]) -> list[str]:
+    """Members' names, groups' names and guests' emails of `{users, groups, guests}`, in the
+    order sent; an id that names nobody shows as the raw id, so a bad value stays visible."""
+    users = {u.id: u.full_name for u in User.objects.filter(id__in=_ints(owners.get("users")))}
+    groups = {g.id: g.name for g in Group.objects.filter(id__in=_strs(owners.get("groups")))}
+    names = [users.get(u, f"user {u}") for u in owners.get("users") or []]
+    names += [groups.get(g, f"group {g}") for g in owners.get("groups") or []]
+    names += [f"{g} (guest)" for g in owners.get("guests") or []]
+    return names
+
+
+def deadline_text(value: str | None) -> str:
+    """A task deadline as a person reads it: "Due 2026-12-15 17:00 UTC" ("" when none)."""
+    if not value:
+        return ""
+    parsed = parse_deadline(value)
+    return f"Due {parsed:%Y-%m-%d %H:%M} UTC" if parsed else f"Due {value}"
+
+
+def _ints(items: Any) -> list[int]:
+    return [i for i in items or [] if isinstance(i, int)]
+
+
+def _strs(items: Any) -> list[str]:
+    return [i for i in items or [] if isinstance(i, str)]

@@ -20,7 +20,6 @@ from . import switches
 from .models import (
     AccessToken,
     AuthorizationCode,
-    Checklist,
     Fault,
     Organization,
     RateCounter,
@@ -29,7 +28,7 @@ from .models import (
     Task,
     User,
 )
-from .values import check_value, is_empty, is_int
+from .values import check_value, deadline_problem, is_empty, is_int
 
 NAME_MAX = 550
 ACCESS_TOKEN_TTL = 3600
@@ -56,17 +55,17 @@ class Invalid(Exception):
         return body
 
 
-# --- Launch --------------------------------------------------------------------------------
+# --- People ----------------------------------------------------------------------------------
 
 
-def _org_people(org: Organization) -> tuple[set[int], set[str]]:
+def org_people(org: Organization) -> tuple[set[int], set[str]]:
     """The organization's member ids and group ids."""
     return set(org.members.values_list("id", flat=True)), set(
         org.groups.values_list("id", flat=True)
     )
 
 
-def _check_owners(owners: Any, users: set[int], groups: set[str]) -> str | None:
+def check_owners(owners: Any, users: set[int], groups: set[str]) -> str | None:
     """What is wrong with an owners object, or None."""
     if not isinstance(owners, dict) or set(owners) - {"users", "guests", "groups"}:
         return 'owners must be an object {"users": [int], "guests": [email], "groups": [id]}.'
@@ -81,149 +80,10 @@ def _check_owners(owners: Any, users: set[int], groups: set[str]) -> str | None:
     return None
 
 
-def _owners(value: dict | None) -> dict[str, list]:
+def owners_lists(value: dict | None) -> dict[str, list]:
     """An owners object with all three lists."""
     value = value or {}
     return {k: list(value.get(k, [])) for k in ("users", "guests", "groups")}
-
-
-def run_launch(*, org: Organization, user: User, body: Any) -> Run:
-    """Validate a launch body exactly as the notes describe and create the run and its tasks.
-
-    Prerun keys must be kick-off field ids; any other key (a label, an alias, a typo) is
-    dropped without a word, as Tallyfy does. Raises Invalid for a 422.
-    """
-    if not isinstance(body, dict):
-        raise Invalid({"body": ["The request body must be a JSON object."]})
-    errors: dict[str, list[str]] = {}
-    users, groups = _org_people(org)
-    table_shape = switches.current(switches.TABLE_SHAPE)
-
-    checklist = None
-    checklist_id = body.get("checklist_id")
-    if not checklist_id:
-        errors["checklist_id"] = ["The checklist id field is required."]
-    elif not isinstance(checklist_id, str) or not (
-        checklist := Checklist.objects.filter(organization=org, id=checklist_id).first()
-    ):
-        errors["checklist_id"] = ["The selected checklist id is invalid."]
-
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = ["The name field is required."]
-    elif len(name) > NAME_MAX:
-        errors["name"] = [f"The name may not be greater than {NAME_MAX} characters."]
-
-    summary = body.get("summary")
-    if switches.current(switches.SUMMARY) == "dropped":
-        summary = None  # ignored without a word, like any key Tallyfy does not know
-    elif summary is not None and not isinstance(summary, str):
-        errors["summary"] = ["The summary must be a string."]
-
-    prerun_in = body.get("prerun")
-    if prerun_in is None:
-        prerun_in = {}
-    if isinstance(prerun_in, list):
-        # A list-shaped prerun always fails, even when it holds {id, value} pairs.
-        errors["prerun"] = ["The prerun must be an object keyed by kick-off field id."]
-        prerun_in = {}
-    elif not isinstance(prerun_in, dict):
-        errors["prerun"] = ["The prerun must be an object keyed by kick-off field id."]
-        prerun_in = {}
-
-    prerun: dict[str, Any] = {}
-    if checklist is not None:
-        for f in checklist.prerun.all():
-            definition = {
-                "id": f.id,
-                "label": f.label,
-                "field_type": f.field_type,
-                "options": f.options,
-                "columns": f.columns,
-            }
-            value = prerun_in.get(f.id)
-            if f.id in prerun_in:
-                problem = check_value(
-                    definition, value, users=users, groups=groups, table_shape=table_shape
-                )
-                if problem:
-                    errors[f.id] = [problem]
-                    continue
-                if value is not None:
-                    prerun[f.id] = value
-            if f.required and is_empty(value) and "prerun" not in errors:
-                errors[f.id] = [f"{f.label} is required"]
-
-    owner_id = body.get("owner_id")
-    if owner_id is not None and not (is_int(owner_id) and owner_id in users):
-        errors["owner_id"] = ["The selected owner id is invalid."]
-    for key in ("tags", "folders"):
-        items = body.get(key)
-        if items is not None and not (
-            isinstance(items, list) and all(isinstance(i, str) for i in items)
-        ):
-            errors[key] = [f"The {key} must be a list of ids."]
-    run_users = body.get("users")
-    if run_users is not None and not (
-        isinstance(run_users, list) and all(is_int(u) and u in users for u in run_users)
-    ):
-        errors["users"] = ["The users must be a list of member ids."]
-    run_groups = body.get("groups")
-    if run_groups is not None and not (
-        isinstance(run_groups, list) and all(g in groups for g in run_groups)
-    ):
-        errors["groups"] = ["The groups must be a list of group ids."]
-    roles = body.get("roles")
-    if roles is not None:
-        if not isinstance(roles, dict):
-            errors["roles"] = ["The roles must be an object keyed by role id."]
-        else:
-            for role_id, role_owners in roles.items():
-                if problem := _check_owners(role_owners, users, groups):
-                    errors[f"roles.{role_id}"] = [problem]
-    step_options = body.get("tasks")
-    if step_options is not None and not isinstance(step_options, dict):
-        errors["tasks"] = ["The tasks must be an object keyed by step id."]
-        step_options = None
-    for step_id, options in (step_options or {}).items():
-        if not isinstance(options, dict):
-            errors[f"tasks.{step_id}"] = ["Each task entry must be an object."]
-        elif "owners" in options and (problem := _check_owners(options["owners"], users, groups)):
-            errors[f"tasks.{step_id}.owners"] = [problem]
-        elif options.get("deadline") is not None and not isinstance(options["deadline"], str):
-            errors[f"tasks.{step_id}.deadline"] = ["The deadline must be a date string."]
-
-    if errors:
-        raise Invalid(errors)
-
-    step_options = step_options or {}
-    with transaction.atomic():
-        run = Run.objects.create(
-            organization=org,
-            checklist=checklist,
-            name=name,
-            summary=summary,
-            prerun=prerun,
-            owner_id=owner_id or user.id,
-            started_by=user.id,
-            tags=body.get("tags") or [],
-            folders=body.get("folders") or [],
-            users=run_users or [],
-            groups=run_groups or [],
-            roles=roles or {},
-        )
-        for step in checklist.steps.all():
-            options = step_options.get(step.id) or {}
-            default_owners = {"users": [run.owner_id], "guests": [], "groups": []}
-            Task.objects.create(
-                run=run,
-                step=step,
-                title=step.title,
-                position=step.position,
-                owners=_owners(options["owners"]) if "owners" in options else default_owners,
-                deadline=options.get("deadline"),
-            )
-    return run
 
 
 # --- Tasks ---------------------------------------------------------------------------------
@@ -234,7 +94,7 @@ def task_update(*, task: Task, body: Any) -> Task:
     if not isinstance(body, dict):
         raise Invalid({"body": ["The request body must be a JSON object."]})
     errors: dict[str, list[str]] = {}
-    users, groups = _org_people(task.run.organization)
+    users, groups = org_people(task.run.organization)
     table_shape = switches.current(switches.TABLE_SHAPE)
     taskdata_in = body.get("taskdata", {})
     if taskdata_in is None:
@@ -253,15 +113,16 @@ def task_update(*, task: Task, body: Any) -> Task:
             errors[capture["id"]] = [problem]
         else:
             updates[capture["id"]] = value
-    if "owners" in body and (problem := _check_owners(body["owners"], users, groups)):
+    if "owners" in body and (problem := check_owners(body["owners"], users, groups)):
         errors["owners"] = [problem]
-    if body.get("deadline") is not None and not isinstance(body["deadline"], str):
-        errors["deadline"] = ["The deadline must be a date string."]
+    deadline_format = switches.current(switches.DEADLINE_FORMAT)
+    if problem := deadline_problem(body.get("deadline"), deadline_format):
+        errors["deadline"] = [problem]
     if errors:
         raise Invalid(errors)
     task.taskdata = {**task.taskdata, **updates}
     if "owners" in body:
-        task.owners = _owners(body["owners"])  # replaces: absent lists mean nobody
+        task.owners = owners_lists(body["owners"])  # replaces: absent lists mean nobody
     if "deadline" in body:
         task.deadline = body["deadline"]
     if isinstance(body.get("title"), str) and body["title"].strip():

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import Checklist, Organization, PrerunField, Run, Task, User
+from .models import Checklist, Group, Organization, PrerunField, Run, Task, User
 
 PER_PAGE_DEFAULT = 10
 PER_PAGE_MAX = 100
@@ -69,6 +69,16 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
+def group_json(group: Group) -> dict[str, Any]:
+    """One group of an organization, its members as user ids."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": "",
+        "members": sorted(u.id for u in group.members.all()),
+    }
+
+
 def organization_json(org: Organization) -> dict[str, Any]:
     """One organization."""
     return {"id": org.id, "name": org.name}
@@ -113,12 +123,14 @@ def checklist_summary_json(checklist: Checklist) -> dict[str, Any]:
     }
 
 
-def checklist_json(checklist: Checklist) -> dict[str, Any]:
-    """One template with its kick-off fields and steps."""
-    return {
+def checklist_json(checklist: Checklist, *, with_steps: bool = True) -> dict[str, Any]:
+    """One template with its kick-off fields and (unless told not to) its steps."""
+    data = {
         **checklist_summary_json(checklist),
         "prerun": [field_json(f) for f in checklist.prerun.all()],
-        "steps": [
+    }
+    if with_steps:
+        data["steps"] = [
             {
                 "id": s.id,
                 "title": s.title,
@@ -126,8 +138,8 @@ def checklist_json(checklist: Checklist) -> dict[str, Any]:
                 "captures": [field_json(c) for c in s.captures],
             }
             for s in checklist.steps.all()
-        ],
-    }
+        ]
+    return data
 
 
 def run_json(run: Run) -> dict[str, Any]:

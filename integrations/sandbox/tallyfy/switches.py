@@ -60,7 +60,32 @@ TABLE_SHAPE = Variant(
     "Table values",
 )
 
-VARIANTS = (RUNS_SEARCH, SUMMARY, TABLE_SHAPE)
+# Docs: the launch doc's example deadline is ISO `…T…Z`; the tasks doc writes
+# `YYYY-MM-DD HH:MM:SS`. Each variant accepts only its own (docs/vendor-notes.md).
+DEADLINE_FORMAT = Variant(
+    "deadline_format",
+    "SANDBOX_TALLYFY_DEADLINE_FORMAT",
+    ("iso", "space"),
+    (
+        "task deadlines only as ISO UTC: YYYY-MM-DDTHH:MM:SS(.000)Z",
+        "task deadlines only as YYYY-MM-DD HH:MM:SS (as the tasks doc writes them)",
+    ),
+    "Task deadline format",
+)
+# Docs: `with=steps` is how integrators read a template's steps; the template doc does not
+# promise them, so the sandbox can answer without a `steps` key.
+TEMPLATE_STEPS = Variant(
+    "template_steps",
+    "SANDBOX_TALLYFY_TEMPLATE_STEPS",
+    ("listed", "absent"),
+    (
+        "a template's answer lists its steps",
+        "a template's answer has no steps key",
+    ),
+    "Template steps",
+)
+
+VARIANTS = (RUNS_SEARCH, SUMMARY, TABLE_SHAPE, DEADLINE_FORMAT, TEMPLATE_STEPS)
 BY_NAME = {v.name: v for v in VARIANTS}
 
 

@@ -19,6 +19,8 @@ urlpatterns = [
     # REST API
     path("api/me", api.me, name="api_me"),
     path("api/me/organizations", api.me_organizations, name="api_me_organizations"),
+    path("api/organizations/<str:org>/users", api.users, name="api_users"),
+    path("api/organizations/<str:org>/groups", api.groups, name="api_groups"),
     path("api/organizations/<str:org>/checklists", api.checklists, name="api_checklists"),
     path(
         "api/organizations/<str:org>/checklists/<str:checklist_id>",

@@ -71,6 +71,47 @@ def parse_date(value: str) -> datetime | None:
         return None
 
 
+# Task deadlines, one format per `deadline_format` switch value: (as the message writes it,
+# pattern, strptime formats). ISO may leave out the milliseconds, as the launch doc does.
+DEADLINE_FORMATS: dict[str, tuple[str, re.Pattern, tuple[str, ...]]] = {
+    "iso": (
+        "YYYY-MM-DDTHH:MM:SS.000Z",
+        re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$"),
+        ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"),
+    ),
+    "space": (
+        "YYYY-MM-DD HH:MM:SS",
+        re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+        ("%Y-%m-%d %H:%M:%S",),
+    ),
+}
+
+
+def _parse_deadline_as(value: Any, fmt: str) -> datetime | None:
+    """`value` read in one deadline format, or None."""
+    _, pattern, formats = DEADLINE_FORMATS[fmt]
+    if not isinstance(value, str) or not pattern.match(value):
+        return None
+    for layout in formats:
+        try:
+            return datetime.strptime(value, layout)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_deadline(value: Any) -> datetime | None:
+    """A stored deadline (either format) as a naive UTC datetime, or None."""
+    return _parse_deadline_as(value, "iso") or _parse_deadline_as(value, "space")
+
+
+def deadline_problem(value: Any, fmt: str) -> str | None:
+    """What is wrong with a task deadline under format `fmt`, or None (null = no deadline)."""
+    if value is None or _parse_deadline_as(value, fmt) is not None:
+        return None
+    return f"The deadline must be a date in the format {DEADLINE_FORMATS[fmt][0]} (UTC)."
+
+
 def _option(field: dict, option_id: Any) -> dict | None:
     """The field's option with this id, or None."""
     return next((o for o in field.get("options", []) if o["id"] == option_id), None)

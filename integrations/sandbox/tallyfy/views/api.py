@@ -6,9 +6,9 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import services, switches
+from .. import launch, services, switches
 from .. import shapes as out
-from ..models import Checklist, Organization, Run, Task
+from ..models import Checklist, Group, Organization, Run, Task
 from .common import error, invalid, json_body, tallyfy_api
 
 # --- Endpoints -------------------------------------------------------------------------------
@@ -28,6 +28,20 @@ def me_organizations(request):
 
 
 @tallyfy_api(["GET"])
+def users(request, org: Organization):
+    """`GET /users`: the organization's members, paged."""
+    qs = org.members.order_by("id")
+    return JsonResponse(out.paginated(qs, request.GET, out.user_json))
+
+
+@tallyfy_api(["GET"])
+def groups(request, org: Organization):
+    """`GET /groups`: the organization's groups with their members' ids, paged."""
+    qs = Group.objects.filter(organization=org).order_by("name", "id").prefetch_related("members")
+    return JsonResponse(out.paginated(qs, request.GET, out.group_json))
+
+
+@tallyfy_api(["GET"])
 def checklists(request, org: Organization):
     """`GET /checklists`: templates, searchable by title."""
     qs = Checklist.objects.filter(organization=org).order_by("title", "id")
@@ -38,11 +52,13 @@ def checklists(request, org: Organization):
 
 @tallyfy_api(["GET"])
 def checklist(request, org: Organization, checklist_id: str):
-    """`GET /checklists/{id}`: one template with its kick-off fields."""
+    """`GET /checklists/{id}`: one template with its kick-off fields and steps."""
     obj = Checklist.objects.filter(organization=org, id=checklist_id).first()
     if obj is None:
         return error(404, "Checklist not found.")
-    return JsonResponse({"data": out.checklist_json(obj)})
+    # Docs don't promise steps in this answer: a switch leaves them out.
+    with_steps = switches.current(switches.TEMPLATE_STEPS) == "listed"
+    return JsonResponse({"data": out.checklist_json(obj, with_steps=with_steps)})
 
 
 @tallyfy_api(["GET"])
@@ -72,7 +88,7 @@ def runs_launch(request, org: Organization):
     if body is ...:
         return error(400, "The request body is not valid JSON.")
     try:
-        run = services.run_launch(org=org, user=request.tallyfy_user, body=body)
+        run = launch.run_launch(org=org, user=request.tallyfy_user, body=body)
     except services.Invalid as exc:
         return invalid(exc)
     return JsonResponse({"data": out.run_json(run)}, status=201)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .. import services, switches
-from ..display import render_value
+from ..display import deadline_text, people_names, render_value
 from ..models import AccessToken, Checklist, Fault, Organization, Run
 from ..seed import CLIENT_ONBOARDING_ID, SUPPORT_TRIAGE_ID, reset
 from ..shapes import field_json
@@ -122,6 +122,8 @@ def run_page(request: HttpRequest, org: str, run_id: str) -> HttpResponse:
     tasks = [
         {
             "task": t,
+            "owners": people_names(t.owners),
+            "deadline": deadline_text(t.deadline),
             "fields": [
                 {"label": c["label"], "html": render_value(c, t.taskdata.get(c["id"]))}
                 for c in t.step.captures
@@ -129,6 +131,12 @@ def run_page(request: HttpRequest, org: str, run_id: str) -> HttpResponse:
         }
         for t in run.tasks.select_related("step").order_by("position")
     ]
+    people = {
+        "owner": people_names({"users": [run.owner_id]})[0] if run.owner_id else "",
+        "members": people_names({"users": run.users, "groups": run.groups}),
+    }
     return render(
-        request, "sandbox_tallyfy/run.html", {"run": run, "fields": fields, "tasks": tasks}
+        request,
+        "sandbox_tallyfy/run.html",
+        {"run": run, "people": people, "fields": fields, "tasks": tasks},
     )
