@@ -41,9 +41,14 @@ from . import adoption, contract
 from .alerts import delivery_failure_email
 from .connections import NeedsReconnect, connection_call
 from .held import delivery_resume_if_reconnected
-from .http import NON_FIELD_ERRORS, ApiError, Invalid, OutcomeUnknown, RateLimited
-from .launching import ROUTED_ELSEWHERE, delivery_build, delivery_route
-from .mappings import version_fields
+from .http import ApiError, Invalid, OutcomeUnknown, RateLimited
+from .launching import (
+    ROUTED_ELSEWHERE,
+    deadline_outcome,
+    delivery_build,
+    delivery_route,
+    field_messages,
+)
 from .models import (
     Delivery,
     DeliveryAttempt,
@@ -136,19 +141,6 @@ class Outcome:
 
 def _truncate(text: str, limit: int = RESPONSE_KEEP_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _field_messages(field_errors: dict[str, list[str]], labels: dict[str, str]) -> str:
-    """Tallyfy's per-field messages, with kick-off field ids turned into labels."""
-    parts = []
-    for name, messages in field_errors.items():
-        text = "; ".join(messages)
-        label = labels.get(name, name)
-        if name == NON_FIELD_ERRORS or any(label in m for m in messages):
-            parts.append(text)
-        else:
-            parts.append(f"{label}: {text}")
-    return "\n".join(parts)
 
 
 def _schedule_slot(delivery: Delivery) -> int:
@@ -282,7 +274,6 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     if skipped is not None:
         return skipped
     tallyfy = delivery.mapping.tallyfy_connection
-    labels = {f.id: f.label for f in version_fields(delivery.mapping_version)}
     # Until the launch is sent, an error leaves the earlier state as it was (a failed
     # look-up proves nothing); once it is sent, only a definite answer clears it.
     posted = False
@@ -353,6 +344,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
         Delivery.objects.filter(pk=delivery.pk).update(outcome_unknown=True)
         posted = True
         run = connection_call(tallyfy, lambda c: c.launch_run(body))
+        deadline_outcome(tallyfy, body)
         return _succeeded(delivery, run, adopted=False, body=body)
     except NeedsReconnect as exc:
         return Outcome(
@@ -387,11 +379,22 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
             request_body=body,
         )
     except Invalid as exc:
+        if deadline_outcome(tallyfy, body or {}, field_errors=exc.field_errors):
+            # Refused before anything was made: the next try sends the other format.
+            return _retry_or_fail(
+                delivery,
+                kind="deadline_format",
+                message=f"Tallyfy refused the deadline format: {exc}",
+                unknown=False,
+                response_status=exc.status,
+                response_body=_truncate(exc.body),
+                request_body=body,
+            )
         return Outcome(
             status=Delivery.Status.FAILED,
             attempt_outcome=DeliveryAttempt.Outcome.FAILED,
             error_kind="rejected",
-            error_message=_field_messages(exc.field_errors, labels) or str(exc),
+            error_message=field_messages(exc.field_errors, delivery.mapping_version) or str(exc),
             response_status=exc.status,
             response_body=_truncate(exc.body),
             outcome_unknown=unknown_unless_definite(),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import contract, engine, launchrules
 from .directory import directory_for
+from .http import NON_FIELD_ERRORS
 from .mappings import version_fields, version_spec
 from .models import Delivery, Mapping, MappingVersion, Submission
 from .tally.answers import Answer, answer_index, answers_from_webhook
@@ -202,3 +203,57 @@ def preview_route(
         for c in candidates
     ]
     return _routing(route, mapping.pk, candidates), rows
+
+
+def _deadline_format(body: MappingABC[str, Any]) -> str | None:
+    """ "iso" or "space" when the body carries a step deadline, else None."""
+    for task in (body.get("tasks") or {}).values():
+        deadline = task.get("deadline") if isinstance(task, MappingABC) else None
+        if isinstance(deadline, str):
+            return "iso" if deadline.endswith("Z") else "space"
+    return None
+
+
+def deadline_outcome(
+    connection, body: MappingABC[str, Any], *, field_errors: MappingABC[str, Any] | None = None
+) -> bool:
+    """Record what Tallyfy made of a launch's deadline format (the vendor contract: its docs
+    disagree, docs/vendor-notes.md); True when it refused the format the body used.
+
+    `field_errors`: the 422's errors by field (None: the launch was accepted).
+    """
+    fmt = _deadline_format(body)
+    if fmt is None:
+        return False
+    if field_errors is None:
+        contract.record_deadline_outcome(
+            connection, fmt=fmt, accepted=True, detail="A launch with step deadlines was accepted."
+        )
+        return False
+    refused = [k for k in field_errors if str(k).endswith(".deadline")]
+    if not refused:
+        return False
+    words = "; ".join(f"{k}: {' '.join(map(str, field_errors[k]))}" for k in refused)
+    contract.record_deadline_outcome(connection, fmt=fmt, accepted=False, detail=words[:400])
+    return True
+
+
+def field_messages(field_errors: MappingABC[str, list[str]], version: MappingVersion) -> str:
+    """Tallyfy's per-field 422 messages in words: kick-off field ids and step ids (in
+    `tasks.<step id>.…`) turned into their labels."""
+    labels = {f.id: f.label for f in version_fields(version)}
+    steps = {s.id: s.title for s in launchrules.steps_from_json(version.template_steps)}
+    parts = []
+    for name, messages in field_errors.items():
+        text = "; ".join(messages)
+        head, _, rest = str(name).partition(".")
+        if head == "tasks" and rest.split(".")[0] in steps:
+            step = rest.split(".")[0]
+            label = f"Step “{steps[step]}” ({rest.removeprefix(step).lstrip('.') or 'task'})"
+        else:
+            label = labels.get(name, name)
+        if name == NON_FIELD_ERRORS or any(label in m for m in messages):
+            parts.append(text)
+        else:
+            parts.append(f"{label}: {text}")
+    return "\n".join(parts)

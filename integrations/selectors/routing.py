@@ -22,4 +22,6 @@ def unrouted_submissions(*, since: datetime) -> int:
 
 
 #: A delivery in any of these means some mapping took (or may still take) the submission.
-_TAKEN = [s for s in Delivery.Status.values if s not in (Delivery.Status.SKIPPED, Delivery.Status.ROUTED)]
+_TAKEN = [
+    s for s in Delivery.Status.values if s not in (Delivery.Status.SKIPPED, Delivery.Status.ROUTED)
+]
