@@ -23,6 +23,7 @@ from django.utils import timezone
 from . import oauth
 from .audit import audit_record
 from .crypto import mask
+from .errors import MappingError
 from .http import ApiError, Unauthorized
 from .models import Connection, Mapping, Provider
 from .tally.client import TallyClient
@@ -462,17 +463,48 @@ def connection_test(connection: Connection) -> str:
     return f"Tallyfy organization {connection.label}: {count}."
 
 
+def _mappings_of(connection: Connection):
+    return Mapping.objects.filter(Q(tally_connection=connection) | Q(tallyfy_connection=connection))
+
+
 def connection_dependents(connection: Connection) -> list[Mapping]:
-    """Mappings that read from or launch into this connection."""
-    return list(
-        Mapping.objects.filter(Q(tally_connection=connection) | Q(tallyfy_connection=connection))
+    """Mappings that read from or launch into this connection and are not archived: they
+    block disconnecting it."""
+    return list(_mappings_of(connection).exclude(status=Mapping.Status.ARCHIVED))
+
+
+def connection_archived_dependents(connection: Connection) -> int:
+    return _mappings_of(connection).filter(status=Mapping.Status.ARCHIVED).count()
+
+
+def connection_disconnect(connection: Connection, *, actor) -> bool:
+    """Forget the connection's credentials; returns whether the row itself was deleted.
+
+    Archived mappings still point at it (Mapping's foreign keys PROTECT, and their
+    deliveries keep their history through them), so while any does the row stays, marked
+    disabled with its tokens wiped: nothing can call the vendor with it, the history keeps
+    its account's name, and connecting the same account again revives the row.
+    """
+    if connection_dependents(connection):
+        raise MappingError("Archive the mappings that use this connection first.")
+    who = getattr(actor, "username", "someone")
+    if not connection_archived_dependents(connection):
+        summary = f"{who} disconnected {connection}"
+        audit_record(actor=actor, action="connection.deleted", obj=connection, summary=summary)
+        connection.delete()
+        return True
+    connection.access_token = connection.refresh_token = ""
+    connection.token_hint, connection.expires_at = "", None
+    connection.status = Connection.Status.DISABLED
+    connection.last_error = "Disconnected; kept for the history of its archived mappings."
+    connection.save()
+    audit_record(
+        actor=actor,
+        action="connection.disabled",
+        obj=connection,
+        summary=f"{who} disconnected {connection} (kept for its archived mappings' history)",
     )
-
-
-def connection_disconnect(connection: Connection, *, actor) -> None:
-    summary = f"{getattr(actor, 'username', 'someone')} disconnected {connection}"
-    audit_record(actor=actor, action="connection.deleted", obj=connection, summary=summary)
-    connection.delete()
+    return False
 
 
 def connection_secret_hint(connection: Connection) -> str:

@@ -173,6 +173,25 @@ def form_enabled_elsewhere(mapping: Mapping) -> bool:
     )
 
 
+def webhook_kept_by(mapping: Mapping) -> Mapping | None:
+    """Another mapping of the form that still needs its webhook, if any: one switched on,
+    or, while the endpoint listens for a test submission, any not archived (the listen may
+    be its builder's)."""
+    others = (
+        Mapping.objects.filter(tally_connection=mapping.tally_connection, form_id=mapping.form_id)
+        .exclude(pk=mapping.pk)
+        .exclude(status=Mapping.Status.ARCHIVED)
+        .order_by("name", "pk")
+    )
+    enabled = others.filter(status=Mapping.Status.ENABLED).first()
+    if enabled is not None:
+        return enabled
+    endpoint = mapping_endpoint(mapping)
+    if endpoint and endpoint.listening_until and endpoint.listening_until > timezone.now():
+        return others.first()
+    return None
+
+
 def webhook_remove(mapping: Mapping, endpoint: Endpoint) -> None:
     """Delete the endpoint's webhook in Tally (gone already is fine) and forget its id."""
     if endpoint.tally_webhook_id:

@@ -9,7 +9,6 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from integrations.connections import (
     connect_tally_oauth,
     connect_tallyfy,
     connect_tallyfy_token,
+    connection_archived_dependents,
     connection_dependents,
     connection_disconnect,
     connection_test,
@@ -288,15 +288,20 @@ def connection_check(request, pk: int):
 def disconnect(request, pk: int):
     connection = get_object_or_404(Connection, pk=pk)
     dependents = connection_dependents(connection)
-    if request.method == "POST":
-        if dependents:
-            raise PermissionDenied("Disable and delete the mappings that use it first.")
-        label = str(connection)
-        connection_disconnect(connection, actor=request.user)
-        messages.success(request, f"Disconnected {label}. Its tokens were deleted.")
-        return redirect("dashboard:connections")
-    return render(
-        request,
-        "dashboard/connections/disconnect.html",
-        {"connection": connection, "dependents": dependents},
+    context = {
+        "connection": connection,
+        "dependents": dependents,
+        "archived": connection_archived_dependents(connection),
+    }
+    if request.method != "POST":
+        return render(request, "dashboard/connections/disconnect.html", context)
+    if dependents:
+        context["refused"] = True
+        return render(request, "dashboard/connections/disconnect.html", context, status=409)
+    label = str(connection)
+    deleted = connection_disconnect(connection, actor=request.user)
+    kept = (
+        "" if deleted else " It stays listed, disabled, for the history of its archived mappings."
     )
+    messages.success(request, f"Disconnected {label}. Its tokens were deleted.{kept}")
+    return redirect("dashboard:connections")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import archive, views
 
 urlpatterns = [
     path("", views.mapping_list, name="mappings"),
@@ -17,5 +17,7 @@ urlpatterns = [
     path("<int:pk>/test-launch/", views.mapping_test_launch, name="mapping_test_launch"),
     path("<int:pk>/enable/", views.mapping_enable_view, name="mapping_enable"),
     path("<int:pk>/disable/", views.mapping_disable_view, name="mapping_disable"),
+    path("<int:pk>/archive/", archive.mapping_archive_view, name="mapping_archive"),
+    path("<int:pk>/restore/", archive.mapping_restore_view, name="mapping_restore"),
     path("<int:pk>/reregister/", views.mapping_reregister_view, name="mapping_reregister"),
 ]

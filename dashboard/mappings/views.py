@@ -22,6 +22,7 @@ from integrations.mappings import (
     FormSide,
     MappingError,
     TemplateSide,
+    archive_plan,
     builder_sides,
     engine_rule,
     fetch_form,
@@ -48,13 +49,23 @@ from integrations.selectors.tally import tally_forms
 from integrations.tally.display import display
 
 from ..access import operator_required, staff_required
+from .archive import not_archived
 from .forms import MappingSettingsForm, NewMappingForm, RuleForm
 
 
 @staff_required
 def mapping_list(request):
+    # Archived mappings are filtered here, not in SQL: there are tens of mappings, not
+    # thousands, and the page needs their count for the toggle anyway.
+    show_archived = request.GET.get("archived") == "1"
+    rows = mappings_with_recent_deliveries()
+    archived = sum(m.status == Mapping.Status.ARCHIVED for m, _ in rows)
+    if not show_archived:
+        rows = [(m, last) for m, last in rows if m.status != Mapping.Status.ARCHIVED]
     return render(
-        request, "dashboard/mappings/list.html", {"rows": mappings_with_recent_deliveries()}
+        request,
+        "dashboard/mappings/list.html",
+        {"rows": rows, "archived_count": archived, "show_archived": show_archived},
     )
 
 
@@ -161,6 +172,7 @@ def _read_sides(request, mapping):
 
 
 @operator_required
+@not_archived("edited")
 def mapping_edit(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
     sides = _read_sides(request, mapping)
@@ -258,6 +270,7 @@ def _listen_context(mapping: Mapping, *, shown: int | None = None) -> dict:
 
 @operator_required
 @require_POST
+@not_archived("edited")
 def mapping_listen(request, pk: int):
     """Register the form's webhook and listen for a test submission (launches nothing)."""
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -307,6 +320,7 @@ def mapping_listen_status(request, pk: int):
 
 @operator_required
 @require_POST
+@not_archived("edited")
 def mapping_edit_row(request, pk: int, field_id: str):
     """Re-render one builder row after its source changed, with its problems next to it."""
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -354,7 +368,9 @@ def mapping_detail(request, pk: int):
         Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
     )
     drift_error = ""
-    if mapping.current_version and request.GET.get("check") != "no":
+    archived = mapping.status == Mapping.Status.ARCHIVED
+    # An archived mapping is history: no drift to check (its connection may be gone).
+    if mapping.current_version and not archived and request.GET.get("check") != "no":
         try:
             mapping_check_drift(mapping)
         except (ApiError, NeedsReconnect) as exc:
@@ -366,8 +382,13 @@ def mapping_detail(request, pk: int):
         {
             "mapping": mapping,
             "versions": versions,
-            "blocking": mapping_blocking_problems(mapping),
+            "blocking": [] if archived else mapping_blocking_problems(mapping),
             "drift_error": drift_error,
+            "rules_count": len(version_rules(mapping.current_version))
+            if mapping.current_version
+            else 0,
+            # An archived mapping's webhook Tally would not delete: offered to remove again.
+            "webhook_left": archived and archive_plan(mapping).webhook == "deleted",
             "recent": Delivery.objects.filter(mapping=mapping).order_by("-created_at")[:10],
             "endpoint": _endpoint(mapping),
         },
@@ -415,6 +436,7 @@ _REREGISTERED = {
 
 @operator_required
 @require_POST
+@not_archived("enabled")
 def mapping_enable_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
     try:
@@ -433,6 +455,7 @@ def mapping_enable_view(request, pk: int):
 
 @operator_required
 @require_POST
+@not_archived("disabled")
 def mapping_disable_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
     try:
@@ -479,6 +502,7 @@ def mapping_preview(request, pk: int):
 
 @operator_required
 @require_POST
+@not_archived("test-launched")
 def mapping_test_launch(request, pk: int):
     """Launch a real process from one submission, after the operator confirmed."""
     mapping = get_object_or_404(Mapping, pk=pk)

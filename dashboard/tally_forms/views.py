@@ -18,15 +18,21 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from django.utils.timesince import timesince
 
 from integrations.http import NotFound
-from integrations.models import Connection, Delivery, Provider
+from integrations.models import Connection, Delivery, Provider, Submission
 from integrations.selectors import tally
 from integrations.selectors.deliveries import form_delivery_outcomes, submission_deliveries
 from integrations.selectors.mappings import mappings_by_form
-from integrations.tally.answers import answers_from_questions, answers_from_submission
+from integrations.selectors.payloads import stored_payload
+from integrations.tally.answers import (
+    answers_from_questions,
+    answers_from_submission,
+    answers_from_webhook,
+)
 from integrations.tally.display import display
 
 from ..access import staff_required
@@ -317,11 +323,15 @@ def form_submissions(request, connection_id: int, form_id: str):
 def submission_detail(request, connection_id: int, form_id: str, submission_id: str):
     connection = _connection(connection_id)
     refresh = _wants_refresh(request)
-    context = _form_header(request, connection, form_id, refresh=refresh)
+    try:
+        context = _form_header(request, connection, form_id, refresh=refresh)
+    except Http404:  # the whole form is gone from Tally: its submissions with it
+        context = _gone_form_header(request, connection, form_id)
+        return _stored_submission(request, context, form_id, submission_id)
     try:
         fetched = tally.tally_submission(connection, form_id, submission_id, refresh=refresh)
     except NotFound:
-        raise Http404("Tally has no such submission for this form.") from None
+        return _stored_submission(request, context, form_id, submission_id)
     questions = tally.tally_questions(connection, form_id, refresh=refresh)
     if refresh:
         return _after_refresh(request, context["header_fetched"], fetched, questions)
@@ -339,6 +349,50 @@ def submission_detail(request, connection_id: int, form_id: str, submission_id: 
         raw_json=json.dumps(detail.submission.raw, indent=2, ensure_ascii=False) if detail else "",
         deliveries=submission_deliveries(form_id, submission_id),
         **_messages(context["header_fetched"], fetched, questions),
+    )
+    return render(request, "dashboard/tally_forms/submission.html", context)
+
+
+def _gone_form_header(request, connection: Connection, form_id: str) -> dict:
+    """The tabs' header for a form Tally no longer has, named as Kickoff stored it."""
+    name = _stored_row(form_id).get("form_name")
+    return {
+        "connection": connection,
+        "form_id": form_id,
+        "form": None,
+        "form_name": name or form_id,
+        "refresh_url": request.path + "?" + _query(request.GET, refresh="1"),
+    }
+
+
+def _stored_row(form_id: str, submission_id: str | None = None) -> dict:
+    """When Kickoff received the form's (or one submission's) newest stored copy, and the
+    form's name then."""
+    rows = Submission.objects.filter(form_id=form_id)
+    if submission_id is not None:
+        rows = rows.filter(submission_id=submission_id)
+    return rows.order_by("-received_at").values("received_at", "form_name").first() or {}
+
+
+def _stored_submission(request, context: dict, form_id: str, submission_id: str):
+    """Tally no longer has the submission (deleted, or its form was): show the webhook
+    body Kickoff stored when it arrived; with no copy either, say so in a 404 page."""
+    context.update(tab="submissions", submission_id=submission_id)
+    payload = stored_payload(form_id=form_id, submission_id=submission_id)
+    if payload is None:
+        return render(request, "dashboard/tally_forms/submission_gone.html", context, status=404)
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    context.update(
+        stored_copy=True,
+        received_at=_stored_row(form_id, submission_id).get("received_at"),
+        stored={
+            "id": data.get("submissionId") or submission_id,
+            "respondent_id": data.get("respondentId") or "",
+            "submitted_at": parse_datetime(str(data.get("createdAt") or "")),
+        },
+        answers=[(a, display(a)) for a in answers_from_webhook(payload)],
+        raw_json=json.dumps(payload, indent=2, ensure_ascii=False),
+        deliveries=submission_deliveries(form_id, submission_id),
     )
     return render(request, "dashboard/tally_forms/submission.html", context)
 
