@@ -11,14 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from integrations.archive import ArchiveOutcome, archive_plan, mapping_archive, mapping_restore
 from integrations.errors import MappingError
-from integrations.mappings import (
-    ArchiveOutcome,
-    archive_plan,
-    mapping_archive,
-    mapping_restore,
-    refuse_archived,
-)
+from integrations.mappings import refuse_archived
 from integrations.models import Mapping
 
 from ..access import operator_required

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from integrations import engine, previews
+from integrations.archive import archive_plan
 from integrations.connections import NeedsReconnect, connection_call
 from integrations.endpoints import endpoint_reregister, mapping_listen_start, mapping_listen_stop
 from integrations.http import ApiError
@@ -22,7 +23,6 @@ from integrations.mappings import (
     FormSide,
     MappingError,
     TemplateSide,
-    archive_plan,
     builder_sides,
     engine_rule,
     fetch_form,

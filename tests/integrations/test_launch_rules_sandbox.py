@@ -99,9 +99,7 @@ def test_the_run_gets_its_owner_step_owner_deadline_and_tags_from_the_answers(
     assert check.state == "verified"
 
 
-def test_an_owner_email_that_is_no_member_fails_with_a_clear_message(
-    sandbox, mapping, task_queue
-):
+def test_an_owner_email_that_is_no_member_fails_with_a_clear_message(sandbox, mapping, task_queue):
     submit(sandbox, "stranger@example.com")
     task_queue.drain()
 

@@ -109,8 +109,7 @@ def test_anything_else_goes_to_the_otherwise_mapping(tallyfy, bugs, everything_e
     routed = got["Bugs → triage"]
     assert routed.status == Delivery.Status.ROUTED
     assert routed.last_error == (
-        "Routed to “Everything else”; this mapping's condition: "
-        "Category is “Billing”, not “Bug”"
+        "Routed to “Everything else”; this mapping's condition: Category is “Billing”, not “Bug”"
     )
     assert got["Everything else"].status == Delivery.Status.SUCCEEDED
     attempt = DeliveryAttempt.objects.get(delivery=routed)
@@ -137,9 +136,7 @@ def test_a_submission_no_mapping_takes_is_counted_on_the_overview_and_listed(
     assert "No rule matched: Category is “Billing”, not “Bug”" in listed
 
 
-def test_a_skipped_delivery_launches_when_retried_after_the_rule_is_edited(
-    tallyfy, bugs, operator
-):
+def test_a_skipped_delivery_launches_when_retried_after_the_rule_is_edited(tallyfy, bugs, operator):
     skipped = submit(bugs, category=BILLING)[0]  # Bugs is the form's only mapping
     assert skipped.status == Delivery.Status.SKIPPED
     old = bugs.current_version
