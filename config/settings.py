@@ -288,6 +288,12 @@ SANDBOX_TALLYFY_RUNS_SEARCH = _sandbox_variant(
 )
 SANDBOX_TALLYFY_SUMMARY = _sandbox_variant("SANDBOX_TALLYFY_SUMMARY", "kept", "dropped")
 SANDBOX_TALLYFY_TABLE_SHAPE = _sandbox_variant("SANDBOX_TALLYFY_TABLE_SHAPE", "strict", "lenient")
+SANDBOX_TALLYFY_DEADLINE_FORMAT = _sandbox_variant(
+    "SANDBOX_TALLYFY_DEADLINE_FORMAT", "iso", "space"
+)
+SANDBOX_TALLYFY_TEMPLATE_STEPS = _sandbox_variant(
+    "SANDBOX_TALLYFY_TEMPLATE_STEPS", "listed", "absent"
+)
 
 # --- Delivery pipeline ------------------------------------------------------------------
 # Seconds to wait before each automatic retry of a failed launch (5xx, timeouts, network);

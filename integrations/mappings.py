@@ -15,7 +15,7 @@ from django.utils import timezone
 from . import engine, launchrules
 from .audit import audit_record
 from .connections import connection_call
-from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record
+from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record, record_template_steps
 from .endpoints import (
     endpoint_ensure,
     form_enabled_elsewhere,
@@ -105,6 +105,9 @@ def _record_form_contract(connection, questions: list[Any], blocks: list[dict]) 
 
 def fetch_template(connection, template_id: str) -> TemplateSide:
     template = connection_call(connection, lambda c: c.get_template(template_id))
+    record_template_steps(
+        connection, listed=template.steps is not None, template_title=template.title
+    )
     return TemplateSide(
         id=template.id, name=template.title, fields=list(template.prerun), steps=template.steps
     )

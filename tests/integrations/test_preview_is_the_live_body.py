@@ -78,7 +78,7 @@ def mapping_for(payload: dict) -> Mapping:
         target_type="textarea",
         target_required=True,
         source=FieldMapping.Source.TEMPLATE,
-        template=" | ".join("{%s}" % f["key"] for f in data["fields"]),
+        template=" | ".join("{" + f["key"] + "}" for f in data["fields"]),
     )
     mapping.current_version = version
     mapping.save(update_fields=["current_version"])
