@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from . import engine
+from . import engine, launchrules
 from .audit import audit_record
 from .connections import connection_call
 from .launching import (
@@ -131,3 +131,43 @@ def mapping_test_launch(*, mapping: Mapping, submission_id: str, actor) -> Mappi
         run_url=link,
     )
     return MappingTestLaunch(run=run, url=link, submission=preview.chosen)
+
+
+@dataclass(frozen=True)
+class PeopleRow:
+    """One line of "who gets the work, by when" under a preview: names, not ids."""
+
+    what: str
+    who: str
+    deadline: str = ""
+
+
+def people_summary(body: dict, version, directory: engine.Directory | None) -> list[PeopleRow]:
+    """The owner, the process assignees and each step's owners and deadline a launch body
+    sets, in names staff know (ids Kickoff cannot name are shown as they are)."""
+    members = {m.id: m.name or m.email for m in directory.members} if directory else {}
+    groups = {g.id: g.name for g in directory.groups} if directory else {}
+    steps = {s.id: s.title for s in launchrules.steps_from_json(version.template_steps)}
+
+    def names(users=(), group_ids=(), guests=()) -> str:
+        parts = [members.get(u, f"member {u}") for u in users]
+        parts += [f"{groups.get(g, g)} (group)" for g in group_ids]
+        parts += [f"{e} (guest)" for e in guests]
+        return ", ".join(parts)
+
+    rows = []
+    if body.get("owner_id") is not None:
+        rows.append(PeopleRow("Process owner", names([body["owner_id"]])))
+    if body.get("users") or body.get("groups"):
+        rows.append(PeopleRow("Assignees", names(body.get("users", ()), body.get("groups", ()))))
+    for step_id, task in (body.get("tasks") or {}).items():
+        owners = task.get("owners") or {}
+        who = names(owners.get("users", ()), owners.get("groups", ()), owners.get("guests", ()))
+        rows.append(
+            PeopleRow(
+                f"Step “{steps.get(step_id, step_id)}”",
+                who or "as the template says",
+                task.get("deadline") or "",
+            )
+        )
+    return rows

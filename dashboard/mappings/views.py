@@ -17,6 +17,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from integrations import engine, previews
 from integrations.archive import archive_plan
 from integrations.connections import NeedsReconnect, connection_call
+from integrations.directory import fetch_directory
 from integrations.endpoints import endpoint_reregister, mapping_listen_start, mapping_listen_stop
 from integrations.http import ApiError
 from integrations.mappings import (
@@ -470,6 +471,15 @@ def mapping_disable_view(request, pk: int):
 # --- preview and test launch ----------------------------------------------------------------------
 
 
+def _directory_or_none(mapping: Mapping):
+    """Tallyfy's members and groups for naming people in a preview; None when Tallyfy
+    can't be read (the preview then shows ids)."""
+    try:
+        return fetch_directory(mapping.tallyfy_connection)
+    except (ApiError, NeedsReconnect):
+        return None
+
+
 @staff_required
 def mapping_preview(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -494,6 +504,13 @@ def mapping_preview(request, pk: int):
             "plan": plan,
             "body_json": json.dumps(plan.body, indent=2, ensure_ascii=False) if plan else "",
             "blocking": preview.blocking,
+            "routing": preview.routing,
+            "route_rows": preview.route_rows,
+            "people": previews.people_summary(
+                plan.body, mapping.current_version, _directory_or_none(mapping)
+            )
+            if plan
+            else [],
             "enable_blocking": mapping_blocking_problems(mapping),
             "test_run": request.session.pop(f"test-run-{mapping.pk}", None),
         },
