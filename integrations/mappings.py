@@ -16,6 +16,7 @@ from . import engine, launchrules
 from .audit import audit_record
 from .connections import connection_call
 from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record, record_template_steps
+from .directory import fetch_directory
 from .endpoints import (
     endpoint_ensure,
     form_enabled_elsewhere,
@@ -427,9 +428,23 @@ def mapping_blocking_problems(mapping: Mapping) -> list[str]:
         return ["Save the mapping first."]
     reasons = [f"The template or form changed: {d}" for d in mapping.attention]
     spec = version_spec(version)
-    problems = engine.validate_spec(spec, version_fields(version), version_sources(version))
+    problems = engine.validate_spec(
+        spec, version_fields(version), version_sources(version), directory=_directory(mapping)
+    )
     reasons += [p.message for p in problems if p.blocking]
     return reasons
+
+
+def _directory(mapping: Mapping) -> engine.Directory | None:
+    """Tallyfy's members and groups when the version names any (a constant owner that left
+    the organization blocks Enable); None when none are named or Tallyfy can't be read."""
+    version = mapping.current_version
+    if not version or not version.people:
+        return None
+    try:
+        return fetch_directory(mapping.tallyfy_connection)
+    except (ApiError, NeedsReconnect):
+        return None
 
 
 def mapping_enable(mapping: Mapping, *, actor) -> Endpoint:
