@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from . import engine, launchrules
 from .audit import audit_record
-from .connections import connection_call
+from .connections import NeedsReconnect, connection_call
 from .contract import BLOCK_OPTIONS, QUESTION_IDS, check_record, record_template_steps
 from .directory import fetch_directory
 from .endpoints import (
@@ -24,6 +24,7 @@ from .endpoints import (
     webhook_remove,
 )
 from .errors import MappingError
+from .http import ApiError
 from .models import Endpoint, FieldMapping, Mapping, MappingVersion
 from .selectors.payloads import form_payloads
 from .tally.answers import CHOICE_TYPES, Answer, ChoiceOption, answers_from_questions
