@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from .audit import audit_record
@@ -383,6 +383,9 @@ def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
             current_version_id=current.get(delivery_id),
         ):
             retried.append(delivery_id)
+    retried_set = set(retried)
+    retried_items = [pk for pk, delivery_id in items if delivery_id in retried_set]
+    BulkRetryItem.objects.filter(pk__in=retried_items).update(retried=True)
     for delivery_id in retried:
         task_publish(
             RETRY_DELIVERY,
@@ -405,6 +408,40 @@ def bulk_retry_step(bulk_id: int, *, batch: int | None = None) -> int:
     else:
         task_publish(BULK_RETRY_STEP, bulk_id, countdown=BULK_TICK_SECONDS)
     return len(retried)
+
+
+#: How a bulk job's progress groups the current status of the deliveries it retried.
+BULK_OUTCOMES = (
+    ("succeeded", "succeeded", (Delivery.Status.SUCCEEDED,)),
+    ("failed", "failed", (Delivery.Status.FAILED,)),
+    (
+        "retrying",
+        "still retrying",
+        (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING),
+    ),
+    ("needs_check", "need a check", (Delivery.Status.NEEDS_CHECK,)),
+    ("held", "held", (Delivery.Status.HELD,)),
+    ("skipped", "skipped by the launch rules", (Delivery.Status.SKIPPED,)),
+    ("cancelled", "cancelled", (Delivery.Status.CANCELLED,)),
+)
+
+
+def bulk_retry_outcomes(job: BulkRetry) -> list[tuple[str, str, int]]:
+    """Where the deliveries the job retried stand now, as (key, label, count): succeeded,
+    failed and still retrying always, the rarer outcomes only when some are (one grouped
+    query over index bulkretryitem_retried)."""
+    by_status = dict(
+        Delivery.objects.filter(bulk_items__bulk=job, bulk_items__retried=True)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    out = []
+    for key, label, statuses in BULK_OUTCOMES:
+        n = sum(by_status.get(s, 0) for s in statuses)
+        if n or key in ("succeeded", "failed", "retrying"):
+            out.append((key, label, n))
+    return out
 
 
 def bulk_retry_cancel(job: BulkRetry, *, user) -> BulkRetry:
