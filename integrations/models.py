@@ -594,9 +594,10 @@ class BulkRetryItem(models.Model):
     delivery = models.ForeignKey(
         Delivery, on_delete=models.CASCADE, related_name="bulk_items", db_index=False
     )
-    # The job changed this delivery (a skipped item was fixed or in flight already): its
-    # progress counts the outcomes of these only.
-    retried = models.BooleanField(default=False)
+    # The job sent this delivery again (not skipped as fixed or in flight already): its
+    # progress counts the outcomes of these only. A database default too: the job's items
+    # are recorded by a raw INSERT … SELECT of (bulk, delivery).
+    retried = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
