@@ -201,10 +201,7 @@ class _WordsMatch(Func):
         text_sql, text_params = compiler.compile(text)
         terms = [_parts(t) for t in query.value.split()] or [""]
         phrases = " && ".join("phraseto_tsquery('simple'::regconfig, %s)" for _ in terms)
-        sql = (
-            f"to_tsvector('simple'::regconfig, translate({text_sql}, '@.', '  ')) "
-            f"@@ ({phrases})"
-        )
+        sql = f"to_tsvector('simple'::regconfig, translate({text_sql}, '@.', '  ')) @@ ({phrases})"
         return sql, (*text_params, *terms)
 
 

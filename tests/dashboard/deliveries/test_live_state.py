@@ -13,7 +13,7 @@ from integrations import retries, tasks
 from integrations.models import BulkRetry, Delivery, Installation
 from tests import pipeline_factories as pf
 
-from .test_views import make, mapping, sent  # noqa: F401  (fixtures)
+from .test_views import make
 
 LIVE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "delivery-live"}
 HEADING_OOB = '<span id="delivery-state" hx-swap-oob="true"><span class="badge {}">{}</span>'
