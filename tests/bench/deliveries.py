@@ -404,6 +404,12 @@ def _write_doc(postgres, n, seeded, results, bulk_total, bulk_s, recount_ms) -> 
         "",
         f"Bulk retry of {bulk_total:,} deliveries accepted in {bulk_s:.2f} s (target ≤ 5 s).",
         "",
+        "Search: a Tallyfy run id through the index `delivery_by_run`; a Kickoff reference "
+        "(the whole summary line or the marker) parsed to one delivery id; parts of an e-mail "
+        'address ("rivera@acme", "example.com") as phrases over `submission_search_parts` '
+        "(migration 0012, which replaced `submission_search_fts` and runs ANALYZE: without "
+        "the expression's statistics the domain every row has took 12 s).",
+        "",
         f"Its progress page counts where the {bulk_total:,} deliveries it retried stand now "
         f"(one grouped query: {recount_ms:.0f} ms at p50); above "
         "`retries.OUTCOMES_CACHED_FROM` retried deliveries that count is cached for "
