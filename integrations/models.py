@@ -473,6 +473,8 @@ class Delivery(models.Model):
             models.Index(fields=["mapping", "-created_at", "-id"], name="delivery_mapping_recent"),
             # The sweep: due retries and expired leases.
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            # The deliveries search box: a Tallyfy run id pasted as is.
+            models.Index(fields=["run_id"], name="delivery_by_run"),
         ]
 
     def __str__(self) -> str:
@@ -595,6 +597,10 @@ class BulkRetryItem(models.Model):
     delivery = models.ForeignKey(
         Delivery, on_delete=models.CASCADE, related_name="bulk_items", db_index=False
     )
+    # The job sent this delivery again (not skipped as fixed or in flight already): its
+    # progress counts the outcomes of these only. A database default too: the job's items
+    # are recorded by a raw INSERT … SELECT of (bulk, delivery).
+    retried = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
@@ -602,6 +608,12 @@ class BulkRetryItem(models.Model):
             models.Index(fields=["bulk", "id"], name="bulkretryitem_next"),
             # A delivery's page: the bulk retries that took it.
             models.Index(fields=["delivery"], name="bulkretryitem_delivery"),
+            # The progress page: the outcomes of the deliveries a job retried.
+            models.Index(
+                fields=["bulk", "delivery"],
+                condition=models.Q(retried=True),
+                name="bulkretryitem_retried",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -33,7 +33,11 @@ class DeliveryFilterSet(django_filters.FilterSet):
         max_length=200,
         label="Search",
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Submission id, respondent id or answer text"}
+            attrs={
+                "type": "search",
+                "placeholder": "Submission or respondent id, answer text, e-mail, "
+                "Tallyfy run id or Kickoff reference",
+            }
         ),
     )
     status = django_filters.ChoiceFilter(

@@ -188,9 +188,9 @@ def delivery_detail(request, pk: int):
     delivery = queries.delivery_for_page(pk)
     if delivery is None:
         raise Http404("No such delivery.")
-    context = _detail_context(delivery)
     if request.htmx and request.htmx.target == "delivery-live":
-        return render(request, "dashboard/deliveries/detail.html#live", context)
+        return _live_part(request, delivery)
+    context = _detail_context(delivery)
     answers = [(a, display(a)) for a in answers_from_webhook(delivery.submission.payload or {})]
     context.update(
         answers=answers,
@@ -217,13 +217,8 @@ def delivery_retry(request, pk: int):
         )
     if request.htmx:
         if request.POST.get("from") == "detail":
-            fresh = queries.delivery_for_page(pk)
-            response = render(
-                request, "dashboard/deliveries/detail.html#live", _detail_context(fresh)
-            )
-        else:
-            response = _row_response(request, pk)
-        return _toast(response, message, level)
+            return _live_answer(request, pk, message, level)
+        return _toast(_row_response(request, pk), message, level)
     getattr(messages, level)(request, message)
     return redirect(_safe_next(request, reverse("dashboard:delivery_detail", args=[pk])))
 
@@ -244,14 +239,16 @@ def delivery_cancel_next(request, pk: int):
 def _live_answer(request, pk: int, message: str, level: str) -> HttpResponse:
     """The delivery page's live part (HTMX) or a redirect to the page, with `message`."""
     if request.htmx:
-        response = render(
-            request,
-            "dashboard/deliveries/detail.html#live",
-            _detail_context(queries.delivery_for_page(pk)),
-        )
-        return _toast(response, message, level)
+        return _toast(_live_part(request, queries.delivery_for_page(pk)), message, level)
     getattr(messages, level)(request, message)
     return redirect("dashboard:delivery_detail", pk=pk)
+
+
+def _live_part(request, delivery: Delivery) -> HttpResponse:
+    """The live part, plus the heading's state and run button swapped out of band: all that
+    shows the delivery's state changes together."""
+    context = _detail_context(delivery) | {"oob": True}
+    return render(request, "dashboard/deliveries/detail.html#live", context)
 
 
 @operator_required
@@ -408,10 +405,17 @@ def deliveries_bulk(request, pk: int):
     """A bulk retry's progress (polled by HTMX while it runs)."""
     job = get_object_or_404(BulkRetry.objects.select_related("created_by", "cancelled_by"), pk=pk)
     retries.bulk_retry_nudge(job)
-    context = {"job": job}
+    context = _bulk_context(job)
     if request.htmx:
         return render(request, "dashboard/deliveries/bulk.html#progress", context)
     return render(request, "dashboard/deliveries/bulk.html", context)
+
+
+def _bulk_context(job: BulkRetry) -> dict:
+    outcomes = retries.bulk_retry_outcomes(job)
+    # Polled while the job runs and while what it retried is still on its way.
+    settling = any(key == "retrying" and n for key, _, n in outcomes)
+    return {"job": job, "outcomes": outcomes, "live": job.status == "running" or settling}
 
 
 @operator_required
@@ -422,7 +426,7 @@ def deliveries_bulk_cancel(request, pk: int):
     job = retries.bulk_retry_cancel(job, user=request.user)
     message = f"Bulk retry stopped after {job.done} of {job.total}."
     if request.htmx:
-        response = render(request, "dashboard/deliveries/bulk.html#progress", {"job": job})
+        response = render(request, "dashboard/deliveries/bulk.html#progress", _bulk_context(job))
         return _toast(response, message)
     messages.success(request, message)
     return redirect("dashboard:deliveries_bulk", pk=pk)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import functools
 import operator
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -23,12 +24,14 @@ from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from ..engine.marker import find_marker
 from ..models import (
     AuditEvent,
     BulkRetry,
     Connection,
     Delivery,
     DeliveryAttempt,
+    Installation,
     Mapping,
     Submission,
 )
@@ -39,6 +42,7 @@ PAGE_SIZE = 50
 COUNT_CAP = 1_000
 #: A search looks at the newest this many matching submissions for the page.
 SEARCH_LIMIT = 500
+RUN_ID_MAX = Delivery._meta.get_field("run_id").max_length
 DATE_PRESETS = {
     "1h": timedelta(hours=1),
     "24h": timedelta(hours=24),
@@ -78,12 +82,47 @@ class DeliveryFilters:
     def search_truncated(self) -> bool:
         return self.search_ids is not None and len(self.search_ids) >= SEARCH_LIMIT
 
+    @property
+    def reference(self) -> Reference | None:
+        """The Kickoff reference the search is, if it is one."""
+        return parse_reference(self.q)
+
     def without_status(self) -> DeliveryFilters:
         return replace(self, status="")
 
     @property
     def is_empty(self) -> bool:
         return replace(self, search_ids=None) == DeliveryFilters()
+
+
+#: `Delivery.marker`: kickoff-<install key>-delivery-<id>.
+_MARKER = re.compile(r"kickoff-([0-9a-z]+)-delivery-([0-9]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A Kickoff reference pasted from a Tallyfy run: which install made it, for which delivery."""
+
+    key: str
+    delivery_id: int
+
+    @property
+    def is_ours(self) -> bool:
+        return self.key == Installation.current().key
+
+    @property
+    def our_key(self) -> str:
+        return Installation.current().key
+
+
+def parse_reference(q: str) -> Reference | None:
+    """The reference in `q`: the summary's whole line ("Kickoff reference: kickoff-…") or the
+    marker alone; None when `q` is neither."""
+    marker = find_marker(q) or q.strip()
+    found = _MARKER.fullmatch(marker)
+    if found is None:
+        return None
+    return Reference(key=found[1].lower(), delivery_id=int(found[2]))
 
 
 def _day_start(d: date) -> datetime:
@@ -118,7 +157,12 @@ def deliveries_filtered(
         low = int(filters.http[0]) * 100
         qs = qs.filter(last_status_code__gte=low, last_status_code__lt=low + 100)
     q = filters.q.strip()
-    if q:
+    reference = parse_reference(q) if q else None
+    if reference is not None:
+        # A delivery's own reference: that delivery, if this install made it (another
+        # install's delivery with the same id is not this one).
+        qs = qs.filter(pk=reference.delivery_id) if reference.is_ours else qs.none()
+    elif q:
         # A submission id or respondent id typed as is (indexes submission_by_id,
         # submission_by_respondent), or words of an answer (full-text index on PostgreSQL).
         # Resolved inside the submissions table (one bitmap over its three indexes). For
@@ -133,17 +177,21 @@ def deliveries_filtered(
         match = Q(submission_id__in=found)
         if q.isdigit():
             match |= Q(pk=int(q))
+        if len(q) <= RUN_ID_MAX and not any(c.isspace() for c in q):
+            match |= Q(run_id=q)  # a Tallyfy run id (index delivery_by_run)
         qs = qs.filter(match)
     return qs
 
 
 class _WordsMatch(Func):
-    """PostgreSQL full-text match of every word of `query` in `text` ('simple' config: no
-    stemming, e-mail addresses stay one word), served by the submission_search_fts index.
+    """PostgreSQL full-text match of every term of `query` in `text` ('simple' config: no
+    stemming), served by the submission_search_parts index (migration 0012).
 
-    Whole words, not prefixes: the planner cannot estimate a prefix (`'expo':*`) and
-    walks the whole table newest-first for a rare one (2 s over a million submissions in
-    tests.bench.deliveries, against 15 ms for the whole word).
+    The text is read with '@' and '.' as spaces and each term is a phrase of its parts, so
+    an e-mail address matches whole ("maria.rivera@acme.com") or by whole parts
+    ("rivera@acme", "acme.com"). Whole words, not prefixes: the planner cannot estimate a
+    prefix (`'expo':*`) and walks the whole table newest-first for a rare one (2 s over a
+    million submissions in tests.bench.deliveries, against 15 ms for the whole word).
     """
 
     output_field = BooleanField()
@@ -151,12 +199,15 @@ class _WordsMatch(Func):
     def as_sql(self, compiler, connection, **extra):
         text, query = self.source_expressions
         text_sql, text_params = compiler.compile(text)
-        query_sql, query_params = compiler.compile(query)
-        sql = (
-            f"to_tsvector('simple'::regconfig, {text_sql}) "
-            f"@@ plainto_tsquery('simple'::regconfig, {query_sql})"
-        )
-        return sql, (*text_params, *query_params)
+        terms = [_parts(t) for t in query.value.split()] or [""]
+        phrases = " && ".join("phraseto_tsquery('simple'::regconfig, %s)" for _ in terms)
+        sql = f"to_tsvector('simple'::regconfig, translate({text_sql}, '@.', '  ')) @@ ({phrases})"
+        return sql, (*text_params, *terms)
+
+
+def _parts(term: str) -> str:
+    """A search term as the index reads text: '@' and '.' are spaces."""
+    return term.replace("@", " ").replace(".", " ")
 
 
 def _matching_submissions(q: str) -> QuerySet:
@@ -171,6 +222,8 @@ def search_resolved(filters: DeliveryFilters) -> DeliveryFilters:
     q = filters.q.strip()
     if not q or filters.search_ids is not None:
         return filters
+    if parse_reference(q) is not None:
+        return replace(filters, search_ids=())  # a reference is one delivery, no text search
     ids = _matching_submissions(q).order_by("-pk").values_list("pk", flat=True)[:SEARCH_LIMIT]
     return replace(filters, search_ids=tuple(ids))
 

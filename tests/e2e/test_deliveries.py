@@ -32,35 +32,42 @@ def mapping(sandbox_seeded, live_kickoff, operator, settings):
     return mapping
 
 
+def submit(base, email):
+    httpx.post(
+        f"{base}/sandbox/tally/control/forms/{pf.SUPPORT_FORM_ID}/submissions",
+        json={
+            "answers": {
+                "Your email": email,
+                "Category": "Bug",
+                "Describe the problem": "The export is broken",
+            },
+            "deliver": True,
+        },
+        timeout=20,
+    ).raise_for_status()
+
+
+def failed_while_tallyfy_is_down(base, task_queue) -> Delivery:
+    """A delivery that failed on Tallyfy's 500s; Tallyfy still answers 500 to launches."""
+    # A first launch goes through, and Kickoff finds its run again by its reference: from
+    # then on a 5xx whose run is not found is safe to launch again.
+    submit(base, "first@example.com")
+    task_queue.drain()
+    faults = f"{base}/sandbox/tallyfy/control/faults"
+    httpx.post(faults, json={"kind": "500", "count": 20, "scope": "launch"}).raise_for_status()
+    submit(base, "ria@example.com")
+    task_queue.drain()  # the worker's tries meet Tallyfy's 500s, then it gives up
+    delivery = Delivery.objects.latest("pk")
+    assert delivery.status == Delivery.Status.FAILED
+    return delivery
+
+
 def test_a_failed_delivery_is_fixed_with_retry_and_shows_its_run(
     signed_in_page, live_kickoff, mapping, task_queue, retry_queue, screenshot
 ):
     page, base = signed_in_page, live_kickoff
-
-    def submit(email):
-        httpx.post(
-            f"{base}/sandbox/tally/control/forms/{pf.SUPPORT_FORM_ID}/submissions",
-            json={
-                "answers": {
-                    "Your email": email,
-                    "Category": "Bug",
-                    "Describe the problem": "The export is broken",
-                },
-                "deliver": True,
-            },
-            timeout=20,
-        ).raise_for_status()
-
-    # A first launch goes through, and Kickoff finds its run again by its reference: from
-    # then on a 5xx whose run is not found is safe to launch again.
-    submit("first@example.com")
-    task_queue.drain()
     faults = f"{base}/sandbox/tallyfy/control/faults"
-    httpx.post(faults, json={"kind": "500", "count": 20, "scope": "launch"}).raise_for_status()
-    submit("ria@example.com")
-    task_queue.drain()  # the worker's tries meet Tallyfy's 500s, then it gives up
-    delivery = Delivery.objects.latest("pk")
-    assert delivery.status == Delivery.Status.FAILED
+    delivery = failed_while_tallyfy_is_down(base, task_queue)
 
     page.goto(f"{base}/deliveries/")
     row = page.locator(f"#delivery-{delivery.pk}")
@@ -101,3 +108,27 @@ def test_a_failed_delivery_is_fixed_with_retry_and_shows_its_run(
 
     page.goto(delivery.run_url)
     expect(page.get_by_role("heading", name="Ticket from ria@example.com")).to_be_visible()
+
+
+def test_retry_on_the_delivery_page_updates_its_heading_without_a_reload(
+    signed_in_page, live_kickoff, mapping, task_queue, retry_queue, screenshot
+):
+    page, base = signed_in_page, live_kickoff
+    delivery = failed_while_tallyfy_is_down(base, task_queue)
+    httpx.delete(f"{base}/sandbox/tallyfy/control/faults").raise_for_status()
+
+    page.goto(f"{base}/deliveries/{delivery.pk}/")
+    heading = page.locator("h1 #delivery-state")
+    expect(heading).to_have_text("Failed")
+    page.evaluate("window.notReloaded = true")
+    page.locator(".status-actions").get_by_role("button", name="Retry").click()
+    expect(heading).to_have_text("Pending")
+    for args in retry_queue:  # what the worker does with the retry
+        tasks.retry_delivery.run(*args)
+
+    expect(heading).to_have_text("Succeeded", timeout=10_000)  # the live part polls
+    expect(page.locator(".status-big .badge")).to_have_text("Succeeded")
+    expect(page.locator("#delivery-run-button a")).to_be_visible()
+    expect(page.locator(".status-actions button")).to_have_count(0)  # nothing to retry
+    assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "deliveries-4-retried-in-place")

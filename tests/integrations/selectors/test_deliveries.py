@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.models import Connection, Delivery
+from integrations.models import Connection, Delivery, Installation
 from integrations.selectors import deliveries as q
 from tests import pipeline_factories as pf
 
@@ -216,3 +216,63 @@ def test_queue_lag_is_the_longest_wait_of_a_pending_or_due_delivery(mappings):
     waiting = make(support, status="pending")
     Delivery.objects.filter(pk=waiting.pk).update(updated_at=now - timedelta(minutes=2))
     assert q.delivery_queue_lag(now=now) == timedelta(minutes=3)
+
+
+def found(text):
+    filters = q.search_resolved(q.DeliveryFilters(q=text))
+    return ids(q.deliveries_page(filters))
+
+
+def test_search_finds_a_delivery_by_its_tallyfy_run_id(mappings):
+    support, _ = mappings
+    launched = make(support)
+    other = make(support)
+    Delivery.objects.filter(pk=launched.pk).update(run_id="3f2a9c0d1e")
+    Delivery.objects.filter(pk=other.pk).update(run_id="77aa")
+
+    assert found("3f2a9c0d1e") == [launched.pk]
+    assert found(" 3f2a9c0d1e ") == [launched.pk]  # pasted with spaces around it
+
+
+def test_search_finds_a_delivery_by_its_kickoff_reference_line_or_marker(mappings):
+    support, _ = mappings
+    wanted = make(support)
+    make(support)
+
+    assert found(wanted.marker) == [wanted.pk]
+    assert found(f"Kickoff reference: {wanted.marker}") == [wanted.pk]
+    assert found(wanted.marker.upper()) == [wanted.pk]
+
+
+def test_another_installs_reference_finds_nothing_and_says_whose_it_is(mappings):
+    support, _ = mappings
+    wanted = make(support)
+    key = Installation.current().key
+    foreign = "0" * len(key) if key != "0" * len(key) else "1" * len(key)
+    filters = q.search_resolved(q.DeliveryFilters(q=f"kickoff-{foreign}-delivery-{wanted.pk}"))
+
+    assert ids(q.deliveries_page(filters)) == []
+    assert filters.reference.key == foreign and not filters.reference.is_ours
+    assert all(c.count == 0 for c in q.status_counts(filters))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["test.com", "rivera@acme", "maria.rivera@acme.test.com", "acme.test.com", "Rivera@ACME"],
+)
+def test_search_finds_part_of_an_email_address(mappings, text):
+    support, _ = mappings
+    hit = make(support, email="maria.rivera@acme.test.com")
+    make(support, email="ria@example.com")
+
+    assert found(text) == [hit.pk]
+
+
+def test_answer_words_still_match_anywhere_in_any_order(mappings):
+    support, _ = mappings
+    hit = make(support, email="ria@example.com", problem="The scanner smokes badly")
+    make(support, problem="The printer smokes")
+
+    assert found("smokes scanner") == [hit.pk]
+    assert found("scanner example.com") == [hit.pk]
+    assert found("scanner nothere.com") == []
