@@ -506,6 +506,11 @@ class OverviewStats:
                 ],
             ),
             ("cancelled", "Cancelled", [Delivery.Status.CANCELLED]),
+            (
+                "not_taken",
+                "Skipped or routed elsewhere",
+                [Delivery.Status.SKIPPED, Delivery.Status.ROUTED],
+            ),
         ]
         return {
             "labels": [b.hour.strftime("%H:00") for b in self.hours],

@@ -7,7 +7,7 @@
   var COLORS = ["#3b5bdb", "#f08c00", "#c92a2a", "#1f8a4c", "#7048e8", "#0b7285"];
   // Named series keep one meaning everywhere: drops are red, partial is amber.
   var NAMED = { Views: "#a5b4fc", Answers: "#3b5bdb", Drops: "#c92a2a", Completed: "#3b5bdb", Partial: "#f08c00", Visits: "#3b5bdb",
-    Succeeded: "#1f8a4c", Failed: "#c92a2a", "Retrying or waiting": "#f08c00", Cancelled: "#98a2b3" };
+    Succeeded: "#1f8a4c", Failed: "#c92a2a", "Retrying or waiting": "#f08c00", Cancelled: "#98a2b3", "Skipped or routed elsewhere": "#d0bfff" };
 
   function draw(canvas) {
     var source = document.getElementById(canvas.id + "-data");
