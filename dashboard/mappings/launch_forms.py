@@ -148,6 +148,7 @@ def _number_text(value: Any) -> str:
 
 class ConditionHeadForm(forms.Form):
     join = forms.ChoiceField(
+        required=False,
         choices=[("all", "all of these hold"), ("any", "any of these holds")],
         label="Launch when",
         initial="all",
@@ -431,7 +432,9 @@ class LaunchRules:
         clauses = tuple(c for c in (f.clause() for f in self.clauses) if c is not None)
         head = self.condition_head.cleaned_data
         return {
-            "condition": Condition(clauses=clauses, join=head["join"]) if clauses else None,
+            "condition": Condition(clauses=clauses, join=head["join"] or "all")
+            if clauses
+            else None,
             "otherwise": head["otherwise"],
             "people": self._people(),
             "deadlines": self._deadlines(),
