@@ -23,6 +23,7 @@ from .endpoints import (
     mapping_endpoint,
     webhook_remove,
 )
+from .engine.rules import CONDITION_OPS
 from .errors import MappingError
 from .http import ApiError
 from .models import Endpoint, FieldMapping, Mapping, MappingVersion
@@ -294,9 +295,14 @@ def mapping_create(
 
 
 def spec_problems(
-    spec: engine.MappingSpec, template: TemplateSide, form: FormSide
+    spec: engine.MappingSpec,
+    template: TemplateSide,
+    form: FormSide,
+    directory: engine.Directory | None = None,
 ) -> list[engine.Problem]:
-    return engine.validate_spec(spec, template.fields, form.sources)
+    """Everything wrong with `spec`; with `directory`, people rules are checked against
+    Tallyfy's members and groups too."""
+    return engine.validate_spec(spec, template.fields, form.sources, directory=directory)
 
 
 def mapping_save_version(
@@ -311,10 +317,17 @@ def mapping_save_version(
     tags: list[str] | None = None,
     folders: list[str] | None = None,
     owner_id: int | None = None,
+    condition: engine.Condition | None = None,
+    otherwise: bool = False,
+    people: tuple[engine.PeopleRule, ...] = (),
+    deadlines: tuple[engine.DeadlineRule, ...] = (),
+    tag_rules: tuple[engine.TagRule, ...] = (),
 ) -> MappingVersion:
     """Save the builder's state as a new immutable version and make it current.
 
-    A version may be saved with problems (a draft); enabling refuses those.
+    A version may be saved with problems (a draft); enabling refuses those. The launch
+    rules are stored as `integrations.launchrules` lays them out, with the template's steps
+    of the moment (their titles label the rules later).
     """
     fields_by_id = {f.id: f for f in template.fields}
     sources = {s.key: s for s in form.sources}
@@ -334,6 +347,12 @@ def mapping_save_version(
             owner_id=owner_id,
             template_fields=[f.raw for f in template.fields],
             form_questions=form_snapshot(form),
+            condition=launchrules.condition_json(condition),
+            otherwise=otherwise,
+            people=launchrules.people_json(people),
+            deadlines=launchrules.deadlines_json(deadlines),
+            tag_rules=launchrules.tag_rules_json(tag_rules),
+            template_steps=launchrules.steps_json(template.steps or ()),
             created_by=actor,
         )
         FieldMapping.objects.bulk_create(
@@ -405,7 +424,49 @@ def _describe_change(previous: MappingVersion | None, current: MappingVersion) -
             changes.append(f"{label} changed")
     if previous.summary_template != current.summary_template:
         changes.append("summary changed")
+    changes += _launch_rule_changes(previous, current)
     return "; ".join(changes) or "no changes"
+
+
+def _launch_rule_changes(previous: MappingVersion, current: MappingVersion) -> list[str]:
+    changes = []
+    if previous.condition != current.condition:
+        words = condition_words(launchrules.condition_from_json(current.condition))
+        changes.append(f"Condition changed: {words}")
+    if previous.otherwise != current.otherwise:
+        changes.append(
+            "launches when no other mapping takes the submission"
+            if current.otherwise
+            else "no longer the form's “otherwise” mapping"
+        )
+    for attr, label in (
+        ("people", "who gets the work"),
+        ("deadlines", "deadlines"),
+        ("tag_rules", "tags from answers"),
+    ):
+        if getattr(previous, attr) != getattr(current, attr):
+            changes.append(f"{label} changed")
+    return changes
+
+
+def clause_words(clause: engine.Clause) -> str:
+    """ "Plan is Enterprise", "Seats ≥ 10", "Notes is empty"."""
+    question = clause.label or clause.source_key
+    op = CONDITION_OPS.get(clause.op, clause.op)
+    if clause.op in ("is_empty", "not_empty"):
+        return f"{question} {op}"
+    value = clause.value
+    if isinstance(value, (list, tuple)):
+        value = " or ".join(str(v) for v in value)
+    return f"{question} {op} {value}"
+
+
+def condition_words(condition: engine.Condition | None) -> str:
+    """A condition in words; "every submission" when it has no clause."""
+    if condition is None or not condition.clauses:
+        return "every submission"
+    joiner = " and " if condition.join == "all" else " or "
+    return joiner.join(clause_words(c) for c in condition.clauses)
 
 
 def _describe_rule(rule: FieldMapping | None) -> str:

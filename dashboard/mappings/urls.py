@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import archive, views
+from . import archive, builder_launch, views
 
 urlpatterns = [
     path("", views.mapping_list, name="mappings"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("<int:pk>/", views.mapping_detail, name="mapping_detail"),
     path("<int:pk>/edit/", views.mapping_edit, name="mapping_edit"),
     path("<int:pk>/edit/row/<str:field_id>/", views.mapping_edit_row, name="mapping_edit_row"),
+    path(
+        "<int:pk>/edit/launch/",
+        builder_launch.mapping_edit_launch,
+        name="mapping_edit_launch",
+    ),
     path("<int:pk>/listen/", views.mapping_listen, name="mapping_listen"),
     path("<int:pk>/listen/stop/", views.mapping_listen_stop_view, name="mapping_listen_stop"),
     path("<int:pk>/listen/status/", views.mapping_listen_status, name="mapping_listen_status"),

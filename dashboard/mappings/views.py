@@ -51,6 +51,7 @@ from integrations.tally.display import display
 
 from ..access import operator_required, staff_required
 from .archive import not_archived
+from .builder_launch import launch_context, launch_edit_only
 from .forms import MappingSettingsForm, NewMappingForm, RuleForm
 
 
@@ -194,9 +195,16 @@ def mapping_edit(request, pk: int):
     }
     settings_form = MappingSettingsForm(data, initial=initial)
     rule_forms = _rule_forms(data, template, form_side, version)
+    launch = launch_context(mapping, data, form_side, template, version)
     problems = {}
-    if request.method == "POST":
-        valid = settings_form.is_valid() & all([f.is_valid() for f in rule_forms])
+    # An add/remove button of the launch rules (without JavaScript) only redraws.
+    saving = request.method == "POST" and not launch_edit_only(request.POST)
+    if saving:
+        valid = (
+            settings_form.is_valid()
+            & all([f.is_valid() for f in rule_forms])
+            & launch["launch"].is_valid()
+        )
         if valid:
             rules = [f.rule() for f in rule_forms]
             s = settings_form.cleaned_data
@@ -212,6 +220,7 @@ def mapping_edit(request, pk: int):
                 form=form_side,
                 template=template,
                 actor=request.user,
+                **launch["launch"].values(),
             )
             blocking = mapping_blocking_problems(mapping)
             if blocking:
@@ -222,7 +231,9 @@ def mapping_edit(request, pk: int):
             else:
                 messages.success(request, f"Saved version {new.number}.")
             return redirect("dashboard:mapping_detail", pk=mapping.pk)
-    if version is not None or request.method == "POST":
+    else:
+        launch["launch"].quiet()
+    if version is not None or saving:
         rules = version_rules(version) if version else ()
         problems = _row_problems(rules, template, form_side)
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
@@ -237,8 +248,9 @@ def mapping_edit(request, pk: int):
             "template": template,
             "form_side": form_side,
             "placeholders": placeholders,
-            "invalid": request.method == "POST",
+            "invalid": saving,
             "learned": _learned_rows(form_side),
+            **launch,
             **_listen_context(mapping),
         },
     )
