@@ -2,8 +2,8 @@
 mapping's Save, read back into the builder, summarised on the mapping page.
 
 Tally and Tallyfy are the in-repo sandboxes over real HTTP; Tallyfy's members and groups
-(which the sandbox does not serve) are faked with respx at the HTTP boundary, every other
-call passes through to the sandbox.
+are answered with respx at the HTTP boundary (so a test can change or break them), every
+other call passes through to the sandbox.
 """
 
 import re
@@ -433,3 +433,28 @@ def test_the_mapping_page_summarises_the_launch_rules(staff_client, onboarding):
     assert "Welcome call" in summary and "Dana Demo" in summary
     assert "2 days after it was submitted" in summary
     assert "by “Plan”: Growth → growth" in summary
+
+
+def test_a_person_who_left_tallyfy_is_flagged_in_people_and_blocks_enable(
+    staff_client, onboarding, tallyfy_people
+):
+    users, _, _ = tallyfy_people
+    save(
+        staff_client,
+        onboarding,
+        base_post(**{"people-owner-source": "constant", "people-owner-members": "40002"}),
+    )
+    # Sam leaves the organization: Tallyfy no longer lists him.
+    users.respond(json={"data": [m for m in MEMBERS if m["id"] != 40002]})
+    cache.clear()
+
+    page = edit(staff_client, onboarding)
+
+    people = page.split('id="launch-people"')[1].split("</section>")[0]
+    assert "40002" in people and "problem-line error" in people
+    enable = staff_client.post(
+        reverse("dashboard:mapping_enable", args=[onboarding.pk]), follow=True
+    ).content.decode()
+    assert "Cannot enable" in enable
+    onboarding.refresh_from_db()
+    assert onboarding.status != Mapping.Status.ENABLED
