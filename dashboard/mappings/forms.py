@@ -90,9 +90,15 @@ class RuleForm(forms.Form):
             return
         matched = engine.auto_match_options(source.options, self.kickoff_field.options)["matched"]
         choices = [("", "— no match —")] + [(o.text, o.text) for o in self.kickoff_field.options]
+        if self.is_bound:
+            self.data = self.data.copy()
         for option in source.options:
             name = f"opt-{option.id}"
             initial = self.saved_option_map.get(option.id) or matched.get(option.id, "")
+            if self.is_bound and self.add_prefix(name) not in self.data:
+                # The table was not on the page (its source was just chosen): a bound form
+                # would show every option unmatched; offer the saved or matching one instead.
+                self.data[self.add_prefix(name)] = initial
             self.fields[name] = forms.ChoiceField(
                 required=False, choices=choices, initial=initial, label=option.text
             )

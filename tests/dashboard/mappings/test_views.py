@@ -292,3 +292,29 @@ def test_a_test_launch_is_refused_while_the_preview_has_a_blocking_problem(
     assert "Launched test process" in launched.content.decode()
     assert Run.objects.count() == runs_before + 1
     assert AuditEvent.objects.filter(action="mapping.test_launch").count() == 1
+
+
+def test_choosing_a_choice_question_offers_its_options_matched_by_text(staff_client, vendors):
+    """Tally's Starter/Growth/Enterprise meet Tallyfy's options of the same names: the row
+    redrawn for the newly chosen question shows them paired, and says it fits."""
+    tally, tallyfy, seed = vendors
+    staff_client.post(
+        reverse("dashboard:mapping_new") + f"?tallyfy={tallyfy.pk}",
+        {"tally_form": f"{tally.pk}:wMDkzb", "tallyfy_template": seed.CLIENT_ONBOARDING_ID},
+    )
+    mapping = Mapping.objects.get()
+    plan = seed.field_id("client-onboarding", "plan")
+    url = reverse("dashboard:mapping_edit_row", args=[mapping.pk, plan])
+    row = staff_client.post(
+        url, {f"f-{plan}-source": "field:question_Gv6sUb"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    for text in ("Starter", "Growth", "Enterprise"):
+        assert f'<option value="{text}" selected>{text}</option>' in row
+    assert 'class="unmatched"' not in row
+    assert "Fits" in row
+    # An option someone set to "no match" stays as they set it.
+    starter = f"f-{plan}-opt-0b6a3f5e-1c2d-4e8f-9a0b-1c2d3e4f5a61"
+    row = staff_client.post(
+        url, {f"f-{plan}-source": "field:question_Gv6sUb", starter: ""}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert row.count('class="unmatched"') == 1
