@@ -167,7 +167,11 @@ class MappingSettingsForm(forms.Form):
     )
     tags = forms.CharField(required=False, help_text="Comma-separated tag ids.")
     folders = forms.CharField(required=False, help_text="Comma-separated folder ids.")
-    owner_id = forms.IntegerField(required=False, label="Owner (Tallyfy user id)")
+    owner_id = forms.IntegerField(
+        required=False,
+        label="Fallback owner (Tallyfy user id)",
+        help_text="Used only when the People section below names no process owner.",
+    )
 
     def clean_tags(self):
         return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]

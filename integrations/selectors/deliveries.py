@@ -53,11 +53,14 @@ HTTP_CLASSES = ("2xx", "4xx", "5xx", "none")
 #: Statuses in the order the page shows their counts.
 STATUS_ORDER = [
     Delivery.Status.FAILED,
+    Delivery.Status.NEEDS_CHECK,
     Delivery.Status.HELD,
     Delivery.Status.RETRYING,
     Delivery.Status.PENDING,
     Delivery.Status.SENDING,
     Delivery.Status.SUCCEEDED,
+    Delivery.Status.SKIPPED,
+    Delivery.Status.ROUTED,
     Delivery.Status.CANCELLED,
 ]
 

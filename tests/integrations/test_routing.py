@@ -134,6 +134,8 @@ def test_a_submission_no_mapping_takes_is_counted_on_the_overview_and_listed(
     assert ">1</div>" in overview.split('id="unrouted"')[1].split("</section>")[0]
     listed = client.get(reverse("dashboard:deliveries"), {"status": "skipped"}).content.decode()
     assert "No rule matched: Category is “Billing”, not “Bug”" in listed
+    chip = listed.split('data-status="skipped"')[1].split("</a>")[0]
+    assert "Skipped — no rule matched <strong>2</strong>" in chip
 
 
 def test_a_skipped_delivery_launches_when_retried_after_the_rule_is_edited(tallyfy, bugs, operator):

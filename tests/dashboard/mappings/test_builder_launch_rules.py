@@ -451,7 +451,10 @@ def test_a_person_who_left_tallyfy_is_flagged_in_people_and_blocks_enable(
     page = edit(staff_client, onboarding)
 
     people = page.split('id="launch-people"')[1].split("</section>")[0]
-    assert "40002" in people and "problem-line error" in people
+    assert (
+        '<p class="problem-line error">Process owner: the member Sam Rivera is not in the '
+        "Tallyfy organization any more.</p>" in people
+    )
     enable = staff_client.post(
         reverse("dashboard:mapping_enable", args=[onboarding.pk]), follow=True
     ).content.decode()
