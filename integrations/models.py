@@ -434,9 +434,13 @@ class Delivery(models.Model):
         MappingVersion, on_delete=models.PROTECT, related_name="deliveries"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    #: What Retry (one or in bulk) may send again. Never `succeeded` (that would launch a
-    #: second process), never in flight (`pending`, `sending`, `retrying`).
+    #: What Retry may send again. Never `succeeded` (that would launch a second process),
+    #: never in flight (`pending`, `sending`, `retrying`).
     RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED, Status.SKIPPED, Status.ROUTED)
+    #: What "Retry all matching" takes: not `routed` — another mapping took those
+    #: submissions, and a bulk retry would only route them there again (one can be retried
+    #: on its own after a condition is edited).
+    BULK_RETRYABLE = (Status.FAILED, Status.HELD, Status.CANCELLED, Status.SKIPPED)
     #: Rows in these states change by themselves soon: the pages poll them until they settle.
     IN_FLIGHT = (Status.PENDING, Status.SENDING)
     #: What a staff try may claim (besides a `sending` one whose lease ran out): it skips the

@@ -52,7 +52,7 @@ BULK_STALE_SECONDS = 120.0
 def _mark_for_retry(
     delivery_id: int, *, use_current_version: bool, current_version_id: int | None
 ) -> bool:
-    """failed/held/cancelled → pending, in one conditional UPDATE; True if this call did it.
+    """A retryable delivery → pending, in one conditional UPDATE; True if this call did it.
 
     `next_attempt_at` keeps the pipeline's sweep off it for a while (its task is on the
     way); if that task is lost, the sweep sends the delivery itself afterwards.
@@ -287,7 +287,7 @@ def bulk_retry_start(
     Accepting is cheap whatever the size: one row for the job and one INSERT … SELECT of
     its items (the snapshot it works through); nothing is launched here.
     """
-    ids = deliveries.filter(status__in=Delivery.RETRYABLE).order_by().values("pk")
+    ids = deliveries.filter(status__in=Delivery.BULK_RETRYABLE).order_by().values("pk")
     try:
         select_sql, params = ids.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing (e.g. .none())

@@ -119,7 +119,7 @@ def deliveries(request):
     context["counts"] = queries.status_counts(filters)
     context["any_matching"] = any(c.count for c in context["counts"])
     context["retryable_shown"] = sum(
-        c.count for c in context["counts"] if c.status in Delivery.RETRYABLE
+        c.count for c in context["counts"] if c.status in Delivery.BULK_RETRYABLE
     )
     if request.htmx and request.htmx.target == "results":
         return render(request, "dashboard/deliveries/list.html#results", context)

@@ -362,8 +362,8 @@ def status_counts(filters: DeliveryFilters, *, cap: int | None = None) -> list[S
 
 
 def retryable_count(filters: DeliveryFilters) -> int:
-    """Exactly how many matching deliveries "Retry all" would send (failed/held/cancelled)."""
-    return deliveries_filtered(filters).filter(status__in=Delivery.RETRYABLE).count()
+    """Exactly how many matching deliveries "Retry all" would send (Delivery.BULK_RETRYABLE)."""
+    return deliveries_filtered(filters).filter(status__in=Delivery.BULK_RETRYABLE).count()
 
 
 def delivery_for_page(pk: int) -> Delivery | None:

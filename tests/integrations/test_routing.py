@@ -180,3 +180,14 @@ def test_a_delivery_whose_earlier_try_may_have_launched_is_never_skipped(
     # absent, so staff decide) instead of being forgotten as "routed elsewhere".
     assert routed.status == Delivery.Status.NEEDS_CHECK
     assert tallyfy.calls.call_count >= 1
+
+
+def test_retry_all_matching_leaves_deliveries_another_mapping_took(
+    tallyfy, bugs, everything_else, operator
+):
+    from integrations.selectors.deliveries import DeliveryFilters, retryable_count
+
+    submit(bugs, category=pf.CATEGORY_BUG)  # Bugs launches, Everything else is routed
+
+    assert Delivery.objects.filter(status=Delivery.Status.ROUTED).count() == 1
+    assert retryable_count(DeliveryFilters()) == 0
