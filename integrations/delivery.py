@@ -25,10 +25,8 @@ across an HTTP call.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +41,6 @@ from .connections import NeedsReconnect, connection_call
 from .held import delivery_resume_if_reconnected
 from .http import ApiError, Invalid, OutcomeUnknown, RateLimited
 from .launching import (
-    ROUTED_ELSEWHERE,
     deadline_outcome,
     delivery_build,
     delivery_route,
@@ -55,7 +52,8 @@ from .models import (
     MappingVersion,
 )
 from .outbox import deliveries_enqueue
-from .tallyfy.client import Run, run_url
+from .outcome import Outcome, keep, skipped, succeeded
+from .tallyfy.client import run_url
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,6 @@ DEFAULT_RETRY_SCHEDULE = (30, 120, 600, 1800, 7200, 21600, 43200)
 DEFAULT_LEASE_SECONDS = 90
 #: Retries due sooner than this get a Celery countdown as well as the sweep.
 ETA_MAX_SECONDS = 300
-RESPONSE_KEEP_CHARS = 4096
 
 
 def retry_schedule() -> tuple[float, ...]:
@@ -119,28 +116,6 @@ def _claim(delivery_id: int, trigger: str) -> datetime | None:
 # ---------------------------------------------------------------------------------------
 # Processing
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """How one try ended, to be written onto the delivery and its attempt."""
-
-    status: str  # Delivery.Status
-    attempt_outcome: str  # DeliveryAttempt.Outcome
-    error_kind: str = ""
-    error_message: str = ""
-    response_status: int | None = None
-    response_body: str = ""
-    run: Run | None = None
-    next_attempt_at: datetime | None = None
-    outcome_unknown: bool = False
-    request_body: dict[str, Any] | None = None
-    # Needs a check: the runs that might be this delivery's.
-    candidates: list[dict[str, Any]] | None = None
-
-
-def _truncate(text: str, limit: int = RESPONSE_KEEP_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _schedule_slot(delivery: Delivery) -> int:
@@ -200,19 +175,6 @@ def _retry_or_fail(
     )
 
 
-def _succeeded(delivery: Delivery, run: Run, *, adopted: bool, body: dict | None) -> Outcome:
-    return Outcome(
-        status=Delivery.Status.SUCCEEDED,
-        attempt_outcome=(
-            DeliveryAttempt.Outcome.ADOPTED if adopted else DeliveryAttempt.Outcome.SUCCEEDED
-        ),
-        response_status=200 if adopted else 201,
-        response_body=_truncate(json.dumps(run.raw, default=str, ensure_ascii=False)),
-        run=run,
-        request_body=body,
-    )
-
-
 def _needs_check(delivery: Delivery, found: adoption.Lookup, body: dict[str, Any]) -> Outcome:
     """A try whose earlier outcome is unknown, with no run found and no way of finding runs
     known to work here (or several runs alike): staff decide."""
@@ -255,17 +217,7 @@ def _skipped(delivery: Delivery) -> Outcome | None:
     if delivery.outcome_unknown:
         return None
     routing = delivery_route(delivery)
-    if routing.taken:
-        return None
-    routed = routing.kind == ROUTED_ELSEWHERE
-    return Outcome(
-        status=Delivery.Status.ROUTED if routed else Delivery.Status.SKIPPED,
-        attempt_outcome=DeliveryAttempt.Outcome.ROUTED
-        if routed
-        else DeliveryAttempt.Outcome.SKIPPED,
-        error_kind=routing.kind,
-        error_message=routing.reason,
-    )
+    return None if routing.taken else skipped(routing)
 
 
 def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
@@ -322,7 +274,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
                     adoption.HOW[found.how],
                     extra=_log_extra(delivery, run_id=found.run.id),
                 )
-                return _succeeded(delivery, found.run, adopted=True, body=body)
+                return succeeded(found.run, adopted=True, body=body)
             verified = contract.check_state(tallyfy, contract.RUN_LOOKUP) == "verified"
             if found.ambiguous or not verified:
                 # Not found, but nothing says it would have been: never relaunch blindly.
@@ -345,7 +297,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
         posted = True
         run = connection_call(tallyfy, lambda c: c.launch_run(body))
         deadline_outcome(tallyfy, body)
-        return _succeeded(delivery, run, adopted=False, body=body)
+        return succeeded(run, adopted=False, body=body, warnings=plan.problems)
     except NeedsReconnect as exc:
         return Outcome(
             status=Delivery.Status.HELD,
@@ -363,7 +315,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
             error_kind="rate_limited",
             error_message=f"{exc} (retrying in {wait:g} s as Retry-After asks)",
             response_status=exc.status,
-            response_body=_truncate(exc.body),
+            response_body=keep(exc.body),
             next_attempt_at=timezone.now() + timedelta(seconds=max(wait, 0.0)),
             outcome_unknown=unknown_unless_definite(),
             request_body=body,
@@ -375,7 +327,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
             message=f"{exc} (the run may exist: the next try looks it up before launching)",
             unknown=True if posted else delivery.outcome_unknown,
             response_status=exc.status,
-            response_body=_truncate(exc.body),
+            response_body=keep(exc.body),
             request_body=body,
         )
     except Invalid as exc:
@@ -387,7 +339,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
                 message=f"Tallyfy refused the deadline format: {exc}",
                 unknown=False,
                 response_status=exc.status,
-                response_body=_truncate(exc.body),
+                response_body=keep(exc.body),
                 request_body=body,
             )
         return Outcome(
@@ -396,7 +348,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
             error_kind="rejected",
             error_message=field_messages(exc.field_errors, delivery.mapping_version) or str(exc),
             response_status=exc.status,
-            response_body=_truncate(exc.body),
+            response_body=keep(exc.body),
             outcome_unknown=unknown_unless_definite(),
             request_body=body,
         )
@@ -408,7 +360,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
                 message=str(exc),
                 unknown=unknown_unless_definite(),
                 response_status=exc.status,
-                response_body=_truncate(exc.body),
+                response_body=keep(exc.body),
                 request_body=body,
             )
         return Outcome(
@@ -417,7 +369,7 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
             error_kind=f"http_{exc.status}" if exc.status else "rejected",
             error_message=str(exc),
             response_status=exc.status,
-            response_body=_truncate(exc.body),
+            response_body=keep(exc.body),
             outcome_unknown=unknown_unless_definite(),
             request_body=body,
         )
@@ -485,7 +437,7 @@ def delivery_process(
         outcome = _retry_or_fail(
             delivery,
             kind="internal",
-            message=f"{type(exc).__name__}: {_truncate(str(exc), 500)}",
+            message=f"{type(exc).__name__}: {keep(str(exc), 500)}",
             unknown=bool(unknown),
             request_body=attempt.request_body,
         )

@@ -133,3 +133,17 @@ def test_when_tallyfy_refuses_iso_deadlines_the_next_try_sends_its_other_format(
     assert delivery.status == Delivery.Status.SUCCEEDED
     deadline = tasks_of(sandbox, delivery.run_id)[RESOLVE]["deadline"]
     assert len(deadline) == 19 and deadline[10] == " "  # YYYY-MM-DD HH:MM:SS
+
+
+def test_a_deadline_in_the_past_is_sent_and_said_on_the_attempt(sandbox, mapping, task_queue):
+    MappingVersion.objects.filter(pk=mapping.current_version_id).update(
+        deadlines=[{"step_id": RESOLVE, "source": "submitted", "offset_days": -3}]
+    )
+    submit(sandbox, "sam.rivera@acme.example")
+    task_queue.drain()
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    attempt = delivery.attempts.get()
+    assert attempt.error_kind == "warnings"
+    assert "Resolve" in attempt.error_message and "in the past" in attempt.error_message
