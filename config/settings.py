@@ -223,6 +223,11 @@ TALLY_OAUTH_AUTHORIZE_URL = _vendor_url(
 TALLY_OAUTH_TOKEN_URL = _vendor_url(
     "TALLY_OAUTH_TOKEN_URL", "https://api.tally.so/oauth/token", f"{_sandbox}/tally/api/oauth/token"
 )
+# Where a respondent opens a form (`/r/<form id>?hidden=value` prefills hidden fields):
+# the follow-up links Kickoff puts into Tallyfy processes.
+TALLY_FORMS_BASE_URL = _vendor_url(
+    "TALLY_FORMS_BASE_URL", "https://tally.so/r", f"{_sandbox}/tally/r"
+)
 TALLY_CLIENT_ID = _env("str", "TALLY_CLIENT_ID", default="kickoff-sandbox" if SANDBOX else "")
 TALLY_CLIENT_SECRET = _env(
     "str", "TALLY_CLIENT_SECRET", default="kickoff-sandbox-secret" if SANDBOX else ""

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import engine
 from .engine.rules import (
+    ApprovalRule,
     Assignee,
     Clause,
     Condition,
@@ -166,3 +167,23 @@ def route_candidate(mapping_id: int, name: str, version: Any) -> engine.RouteCan
         condition=condition_from_json(version.condition) or Condition(),
         otherwise=bool(version.otherwise),
     )
+
+
+def approval_from_json(data: Any) -> ApprovalRule | None:
+    if not isinstance(data, Mapping) or not data.get("source_key"):
+        return None
+    return ApprovalRule(
+        source_key=str(data["source_key"]),
+        approve=tuple(str(v) for v in data.get("approve") or ()),
+        reject=tuple(str(v) for v in data.get("reject") or ()),
+    )
+
+
+def approval_json(rule: ApprovalRule | None) -> dict[str, Any]:
+    if rule is None:
+        return {}
+    return {
+        "source_key": rule.source_key,
+        "approve": list(rule.approve),
+        "reject": list(rule.reject),
+    }

@@ -255,6 +255,7 @@ def version_spec(version: MappingVersion, *, marker: str = "") -> engine.Mapping
         deadlines=launchrules.deadlines_from_json(version.deadlines),
         tag_rules=launchrules.tag_rules_from_json(version.tag_rules),
         steps=launchrules.steps_from_json(version.template_steps),
+        approval=launchrules.approval_from_json(version.approval),
     )
 
 

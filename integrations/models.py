@@ -131,6 +131,10 @@ class Mapping(models.Model):
     deliveries use, and each delivery records the version it was launched with.
     """
 
+    class Kind(models.TextChoices):
+        LAUNCH = "launch", "Launch a process"
+        COMPLETE_TASK = "complete_task", "Complete a task"
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ENABLED = "enabled", "Enabled"
@@ -150,6 +154,11 @@ class Mapping(models.Model):
     )
     template_id = models.CharField(max_length=64)
     template_name = models.CharField(max_length=250, blank=True)
+    # What a submission does: launch a process from the template, or complete one step's
+    # task in a running process of it (`step_id`, the step's title in `step_name`).
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.LAUNCH)
+    step_id = models.CharField(max_length=64, blank=True)
+    step_name = models.CharField(max_length=250, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     current_version = models.ForeignKey(
         "MappingVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -206,6 +215,15 @@ class MappingVersion(models.Model):
     people = models.JSONField(default=list, blank=True)
     deadlines = models.JSONField(default=list, blank=True)
     tag_rules = models.JSONField(default=list, blank=True)
+    # Launch mappings: the Tally form `{followup_link}` opens, prefilled with this
+    # delivery's reference (a "Complete a task" mapping of that form finds the run by it).
+    followup_form_id = models.CharField(max_length=32, blank=True)
+    # "Complete a task" mappings: which run (`run_match`: {how: "hidden", run_key, task_key,
+    # ref_key} or {how: "field", field_id, field_label, source_key, pick: "only"|"newest"})
+    # and, for an approval step, which answer approves (`approval`: {source_key, approve:
+    # [option texts], reject: [option texts]}).
+    run_match = models.JSONField(default=dict, blank=True)
+    approval = models.JSONField(default=dict, blank=True)
     # What the two sides looked like when this version was saved: the drift check
     # compares today's template and form against these.
     template_fields = models.JSONField(default=list)
@@ -455,6 +473,8 @@ class Delivery(models.Model):
     outcome_unknown = models.BooleanField(default=False)
     run_id = models.CharField(max_length=64, blank=True)
     run_url = models.URLField(max_length=500, blank=True)
+    # "Complete a task" deliveries: the task completed (or found already complete).
+    task_id = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     # Needs a check: the runs that might be this delivery's ({id, name, created_at, url}).
@@ -537,6 +557,33 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of delivery {self.delivery_id}"
+
+
+class DeliveryCall(models.Model):
+    """One vendor call made during an attempt, with its request and answer: a launch makes
+    one, completing a task several (read the task, save each field, complete it)."""
+
+    attempt = models.ForeignKey(DeliveryAttempt, on_delete=models.CASCADE, related_name="calls")
+    number = models.PositiveIntegerField()
+    # What the call was for, in words ("Save “Estimate”", "Complete “Client sign-off”").
+    label = models.CharField(max_length=250)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    request_body = models.JSONField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "number"], name="one_call_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.response_status})"
 
 
 # --- Bulk retry (the Deliveries page's "Retry all N matching" and "Recover since…") -------

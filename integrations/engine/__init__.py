@@ -77,6 +77,7 @@ from .rules import (
     UNMAPPED_TAG,
     UNMATCHED_OPTION,
     WARNING_CODES,
+    ApprovalRule,
     Assignee,
     Clause,
     Condition,
@@ -93,6 +94,7 @@ from .rules import (
     RouteCandidate,
     Step,
     TagRule,
+    TaskPlan,
     Verdict,
 )
 from .tables import TICK
@@ -140,6 +142,7 @@ __all__ = [
     "UNMAPPED_TAG",
     "UNMATCHED_OPTION",
     "WARNING_CODES",
+    "ApprovalRule",
     "Assignee",
     "Clause",
     "Condition",
@@ -158,6 +161,7 @@ __all__ = [
     "RouteCandidate",
     "Step",
     "TagRule",
+    "TaskPlan",
     "Verdict",
     "auto_match_options",
     "build_launch",

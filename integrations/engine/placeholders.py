@@ -27,6 +27,8 @@ CONTEXT_PLACEHOLDERS: tuple[str, ...] = (
     "submission_id",
     "respondent_id",
     "submitted_at",
+    # A launch mapping's follow-up form link, prefilled with the delivery's reference.
+    "followup_link",
 )
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")

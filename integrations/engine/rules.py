@@ -93,6 +93,8 @@ class MappingSpec:
     deadlines: tuple[DeadlineRule, ...] = ()
     tag_rules: tuple[TagRule, ...] = ()
     steps: tuple[Step, ...] = ()
+    # "Complete a task" mappings of an approval step: which answer approves.
+    approval: ApprovalRule | None = None
 
     def has_step(self, step_id: str) -> bool:
         """Whether rules may target `step_id`: any step when the steps are not known."""
@@ -307,3 +309,34 @@ class Route:
 
     taken: frozenset[int]
     reasons: Mapping[int, str]
+
+
+# --- Completing a task (issue "Follow-up forms complete Tallyfy tasks") ---------------------
+
+APPROVAL = "approval"  # pseudo field id of the approval decision's problems
+UNDECIDED = "undecided"  # the answer is neither an approve nor a reject option
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """An approval step's decision: the answer keyed `source_key` approves when it is one of
+    `approve`, rejects when one of `reject` (option texts or ids, compared like options);
+    anything else is a problem, never a guess."""
+
+    source_key: str
+    approve: tuple[str, ...] = ()
+    reject: tuple[str, ...] = ()
+
+
+@dataclass
+class TaskPlan:
+    """What completing one task sends: `values` by task field (capture) id, saved one by
+    one before the completion, and `is_approved` for an approval step (None otherwise)."""
+
+    values: dict[str, Any]
+    is_approved: bool | None
+    problems: list[Problem]
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return [p for p in self.problems if p.blocking]
