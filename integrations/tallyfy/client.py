@@ -247,7 +247,8 @@ class TallyfyClient:
         body = self._api.request(
             "GET",
             f"{self._org()}/checklists/{quote(template_id, safe='')}",
-            params={"with": "steps"},
+            # `steps.captures`: each step's task form fields ("Complete a task" mappings).
+            params={"with": "steps,steps.captures"},
         )
         return parse_template(_unwrap(body, "template"))
 

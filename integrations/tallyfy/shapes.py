@@ -82,11 +82,21 @@ class KickoffField:
 
 @dataclass(frozen=True)
 class Step:
-    """A template's step: the key of the launch's `tasks` (owners and deadline per step)."""
+    """A template's step: the key of the launch's `tasks` (owners and deadline per step).
+
+    `captures`: its task form fields, None when Tallyfy's answer did not list them;
+    `task_type`: "approval" for an approval step.
+    """
 
     id: str
     title: str
     position: int = 0
+    task_type: str = field(default="task", compare=False)
+    captures: tuple[KickoffField, ...] | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def is_approval(self) -> bool:
+        return self.task_type == "approval"
 
 
 @dataclass(frozen=True)
@@ -197,8 +207,21 @@ def parse_steps(value: Any) -> list[Step] | None:
             id=as_str(s.get("id")) or "",
             title=as_str(s.get("title")) or "",
             position=as_int(s.get("position")) or 0,
+            task_type=as_str(s.get("task_type")) or "task",
+            captures=_step_captures(s),
         )
         for s in value
         if isinstance(s, dict) and as_str(s.get("id"))
     ]
     return sorted(steps, key=lambda s: s.position)
+
+
+def _step_captures(step: dict[str, Any]) -> tuple[KickoffField, ...] | None:
+    """A step's task form fields: `captures` or `form_fields`, a list or wrapped in `data`."""
+    for key in ("captures", "form_fields"):
+        value = step.get(key)
+        if isinstance(value, dict):
+            value = value.get("data")
+        if isinstance(value, list):
+            return tuple(parse_fields(value))
+    return None

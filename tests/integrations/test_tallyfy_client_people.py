@@ -90,7 +90,7 @@ def test_it_asks_for_a_templates_steps_and_reads_them_in_order(tallyfy, router, 
         Step("s1", "Welcome call", 1),
         Step("s2", "Set up account", 2),
     ]
-    assert route.calls.last.request.url.params["with"] == "steps"
+    assert route.calls.last.request.url.params["with"] == "steps,steps.captures"
 
 
 def test_a_template_answered_without_steps_has_steps_unknown_not_empty(tallyfy, router):
@@ -134,3 +134,26 @@ def test_the_sandbox_answers_members_groups_and_steps_as_the_client_reads_them(s
 
     switches.flip("template_steps", "absent")
     assert sandbox_client.get_template(demo.CLIENT_ONBOARDING_ID).steps is None
+
+
+def test_a_steps_task_form_fields_and_type_are_read_when_listed():
+    from integrations.tallyfy.shapes import parse_steps
+
+    [approval, plain] = parse_steps(
+        {
+            "data": [
+                {
+                    "id": "s1",
+                    "title": "Client sign-off",
+                    "position": 1,
+                    "task_type": "approval",
+                    "captures": {
+                        "data": [{"id": "c1", "label": "Notes", "field_type": "textarea"}]
+                    },
+                },
+                {"id": "s2", "title": "Done", "position": 2},
+            ]
+        }
+    )
+    assert approval.is_approval and [c.label for c in approval.captures] == ["Notes"]
+    assert not plain.is_approval and plain.captures is None  # not listed: unknown, not empty
