@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from . import adoption, contract
 from .alerts import delivery_failure_email
+from .completion import task_try
 from .connections import NeedsReconnect, connection_call
 from .held import delivery_resume_if_reconnected
 from .http import ApiError, Invalid, OutcomeUnknown, RateLimited
@@ -49,6 +50,7 @@ from .launching import (
 from .models import (
     Delivery,
     DeliveryAttempt,
+    Mapping,
     MappingVersion,
 )
 from .outbox import deliveries_enqueue
@@ -225,6 +227,8 @@ def _try(delivery: Delivery, attempt: DeliveryAttempt) -> Outcome:
     skipped = _skipped(delivery)
     if skipped is not None:
         return skipped
+    if delivery.mapping.kind == Mapping.Kind.COMPLETE_TASK:
+        return task_try(delivery, attempt, retry_or_fail=_retry_or_fail)
     tallyfy = delivery.mapping.tallyfy_connection
     # Until the launch is sent, an error leaves the earlier state as it was (a failed
     # look-up proves nothing); once it is sent, only a definite answer clears it.
@@ -443,7 +447,8 @@ def delivery_process(
         )
     duration_ms = int((time.monotonic() - started) * 1000)
     _finish(delivery, attempt, outcome, lease=lease, duration_ms=duration_ms)
-    if outcome.run is not None and outcome.attempt_outcome == DeliveryAttempt.Outcome.SUCCEEDED:
+    launched = outcome.attempt_outcome == DeliveryAttempt.Outcome.SUCCEEDED
+    if outcome.run is not None and launched and delivery.mapping.kind == Mapping.Kind.LAUNCH:
         adoption.lookup_verify_if_due(
             delivery.mapping.tallyfy_connection,
             run=outcome.run,
@@ -499,6 +504,8 @@ def _finish(
     if outcome.run is not None:
         org = delivery.mapping.tallyfy_connection.external_id
         updates.update(run_id=outcome.run.id, run_url=run_url(org, outcome.run.id), last_error="")
+    if outcome.task_id:
+        updates["task_id"] = outcome.task_id
     with transaction.atomic():
         DeliveryAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now,

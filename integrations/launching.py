@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from . import contract, engine, launchrules
@@ -83,6 +84,7 @@ def launch_plan(
     while, `integrations.directory`); ApiError and NeedsReconnect escape.
     """
     spec = version_spec(version, marker=marker)
+    context = {**context, "followup_link": followup_link(version, marker)}
     emails = _emails(spec, answers)
     directory = directory_for(connection, emails) if emails is not None else None
     return engine.build_launch(
@@ -96,11 +98,28 @@ def launch_plan(
     )
 
 
+def answers_for(delivery: Delivery) -> list[Answer]:
+    """The answers of the delivery's submission, as its stored webhook body gives them."""
+    return answers_from_webhook(delivery.submission.payload)
+
+
+def followup_link(version: MappingVersion, marker: str) -> str:
+    """What `{followup_link}` renders to: the version's follow-up form, its hidden field
+    `kickoff_ref` prefilled with the launch's reference (empty without a follow-up form).
+    A "Complete a task" mapping of that form finds the run through the reference: the run's
+    id does not exist yet when the launch body is written."""
+    if not version.followup_form_id:
+        return ""
+    return engine.followup_link(
+        settings.TALLY_FORMS_BASE_URL, version.followup_form_id, {"kickoff_ref": marker}
+    )
+
+
 def delivery_build(delivery: Delivery, *, now: datetime | None = None) -> engine.LaunchPlan:
     """The launch body this delivery sends (with its marker), and the problems found."""
     return launch_plan(
         delivery.mapping_version,
-        answers_from_webhook(delivery.submission.payload),
+        answers_for(delivery),
         stored_context(delivery.submission),
         marker=delivery.marker,
         connection=delivery.mapping.tallyfy_connection,
@@ -147,9 +166,10 @@ def delivery_route(delivery: Delivery) -> Routing:
     arrived), each with the version it is pinned to, so every delivery of one submission
     decides from the same rules and they agree.
     """
-    siblings = Delivery.objects.filter(submission_id=delivery.submission_id).select_related(
-        "mapping", "mapping_version"
-    )
+    # Launch mappings route among themselves; "Complete a task" ones among themselves.
+    siblings = Delivery.objects.filter(
+        submission_id=delivery.submission_id, mapping__kind=delivery.mapping.kind
+    ).select_related("mapping", "mapping_version")
     candidates = [
         launchrules.route_candidate(
             d.mapping_id,
@@ -184,6 +204,7 @@ def preview_route(
             form_id=mapping.form_id,
             status=Mapping.Status.ENABLED,
             current_version__isnull=False,
+            kind=mapping.kind,
         )
         .exclude(pk=mapping.pk)
         .select_related("current_version")

@@ -34,6 +34,8 @@ class Outcome:
     request_body: dict[str, Any] | None = None
     # Needs a check: the runs that might be this delivery's.
     candidates: list[dict[str, Any]] | None = None
+    # "Complete a task": the task completed (or found already complete).
+    task_id: str = ""
 
 
 def keep(text: str, limit: int = RESPONSE_KEEP_CHARS) -> str:

@@ -11,7 +11,7 @@ from integrations.models import Delivery, Mapping
 from integrations.selectors.deliveries import DeliveryFilters, deliveries_filtered
 
 #: The query parameters the filters read (and carry over to the export and bulk retry).
-FILTER_KEYS = ("q", "status", "mapping", "form", "preset", "date_from", "date_to", "http")
+FILTER_KEYS = ("q", "status", "kind", "mapping", "form", "preset", "date_from", "date_to", "http")
 
 
 class DeliveryFilterForm(forms.Form):
@@ -42,6 +42,11 @@ class DeliveryFilterSet(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(
         label="Status", choices=[("", "Any status"), *Delivery.Status.choices], empty_label=None
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Kind",
+        empty_label=None,
+        choices=[("", "Launches and task completions"), *Mapping.Kind.choices],
     )
     mapping = django_filters.TypedChoiceFilter(label="Mapping", coerce=int, empty_value=None)
     form = django_filters.ChoiceFilter(label="Tally form", empty_label=None)
@@ -104,6 +109,7 @@ class DeliveryFilterSet(django_filters.FilterSet):
             date_from=data.get("date_from"),
             date_to=data.get("date_to") if "date_to" not in self.errors else None,
             http=data.get("http") or "",
+            kind=data.get("kind") or "",
             q=(data.get("q") or "").strip(),
         )
 

@@ -76,6 +76,7 @@ class DeliveryFilters:
     date_from: date | None = None
     date_to: date | None = None  # inclusive
     http: str = ""  # one of HTTP_CLASSES
+    kind: str = ""  # a Mapping.Kind: launches or task completions
     q: str = ""
     # The search resolved to the newest matching submission ids (`search_resolved`), so a
     # page and its counts run the search once.
@@ -145,6 +146,8 @@ def deliveries_filtered(
         qs = qs.filter(status=filters.status)
     if filters.mapping_id:
         qs = qs.filter(mapping_id=filters.mapping_id)
+    if filters.kind:
+        qs = qs.filter(mapping_id__in=Mapping.objects.filter(kind=filters.kind).values("pk"))
     if filters.form_id:
         # Through the (few) mappings of the form, so the mapping index does the work.
         qs = qs.filter(mapping_id__in=Mapping.objects.filter(form_id=filters.form_id).values("pk"))
@@ -291,6 +294,8 @@ ROW_FIELDS = (
     "submission__received_at",
     "mapping__id",
     "mapping__name",
+    "mapping__kind",
+    "mapping__step_name",
     "mapping__current_version_id",
     "mapping_version__id",
     "mapping_version__number",
@@ -382,6 +387,7 @@ def delivery_attempts(delivery: Delivery) -> list[DeliveryAttempt]:
     return list(
         DeliveryAttempt.objects.filter(delivery=delivery)
         .select_related("triggered_by", "mapping_version")
+        .prefetch_related("calls")
         .order_by("number")
     )
 
