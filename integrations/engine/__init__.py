@@ -15,7 +15,8 @@ One module per concern: `rules` (the shapes and problem codes), `compatibility` 
 answers fit which field), `options`, `placeholders`, `encoders` (with `tables`), `marker`, `launch`,
 `checks` (before any submission) and `drift`. The launch rules: `conditions` (`evaluate`),
 `routing` (`route`: which mappings take a submission), `people`, `deadlines`, `choices` (option
-tables, tags) and `rule_checks`.
+tables, tags) and `rule_checks`. `fill` fills form fields from rules, for launches and for
+`tasks` (completing a step's task from a follow-up form: captures, approval, run matching).
 """
 
 from .checks import validate_rule, validate_rules, validate_spec
@@ -46,6 +47,7 @@ from .placeholders import (
 from .routing import route
 from .rule_checks import launch_rule_problems
 from .rules import (
+    APPROVAL,
     BAD_DEADLINE,
     CONDITION,
     CONDITION_OPS,
@@ -67,6 +69,9 @@ from .rules import (
     SUMMARY,
     TAGS,
     TRUNCATED,
+    UNDECIDED,
+    UNDECIDED_OPTION,
+    UNKNOWN_DECISION,
     UNKNOWN_FIELD,
     UNKNOWN_MEMBER,
     UNKNOWN_OPTION,
@@ -98,8 +103,19 @@ from .rules import (
     Verdict,
 )
 from .tables import TICK
+from .tasks import (
+    approval_problems,
+    build_task,
+    decide_approval,
+    echoed_values,
+    followup_link,
+    match_runs,
+    validate_task_spec,
+    value_texts,
+)
 
 __all__ = [
+    "APPROVAL",
     "BAD_DEADLINE",
     "COMPATIBLE",
     "CONDITION",
@@ -132,6 +148,9 @@ __all__ = [
     "TEXT_MAX",
     "TICK",
     "TRUNCATED",
+    "UNDECIDED",
+    "UNDECIDED_OPTION",
+    "UNKNOWN_DECISION",
     "UNKNOWN_FIELD",
     "UNKNOWN_MEMBER",
     "UNKNOWN_OPTION",
@@ -163,20 +182,26 @@ __all__ = [
     "TagRule",
     "TaskPlan",
     "Verdict",
+    "approval_problems",
     "auto_match_options",
     "build_launch",
+    "build_task",
     "chosen",
     "compatible_sources",
+    "decide_approval",
     "drift",
+    "echoed_values",
     "encode_deadline",
     "encode_value",
     "evaluate",
     "find_marker",
     "find_option",
+    "followup_link",
     "is_compatible",
     "is_empty",
     "is_valid_email",
     "launch_rule_problems",
+    "match_runs",
     "option_lookup",
     "parse_number",
     "parse_time_of_day",
@@ -190,4 +215,6 @@ __all__ = [
     "validate_rule",
     "validate_rules",
     "validate_spec",
+    "validate_task_spec",
+    "value_texts",
 ]

@@ -1,9 +1,7 @@
 """The launch: a submission's answers and a mapping -> the body of Tallyfy's POST /runs.
 
-Blank answers: `None`, an empty list/object, or a blank string for a non-text field count
-as "no answer": the rule's `default` is used, else the key is left out (Tallyfy leaves the
-field empty). Strings are sent as typed to text/textarea/email fields, even `""`; `0` and
-`False` are always answers ("0", "No" as text).
+The kick-off fields are filled by `fill` (blank answers, defaults and required fields are
+described there); completing a task (`tasks`) fills its captures the same way.
 """
 
 from __future__ import annotations
@@ -12,88 +10,28 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from integrations.tally.answers import Answer, answer_index, is_blank
+from integrations.tally.answers import Answer, answer_index
 from integrations.tallyfy.shapes import KickoffField
 
 from .choices import rule_tags
 from .deadlines import DeadlineFormat, step_deadlines
-from .encoders import SKIP, STRING_FIELDS, constant_answer, encode_value, is_empty
+from .fill import fill_fields
 from .marker import reference_line
 from .people import assign_people
 from .placeholders import render_template, unmatched_placeholders
 from .rules import (
-    DUPLICATE,
-    INVALID,
-    MISSING_SOURCE,
     NAME,
-    REQUIRED,
     SUMMARY,
     TRUNCATED,
     Directory,
-    FieldRule,
     LaunchPlan,
     MappingSpec,
     Problem,
-    field_problem,
-    unknown_target,
 )
 from .text import truncate
 
 NAME_MAX = 550
 FALLBACK_NAME = "Tally submission"
-
-
-def _rule_source(
-    f: KickoffField,
-    rule: FieldRule,
-    answers: Sequence[Answer],
-    index: Mapping[str, Answer],
-    context: Mapping[str, Any],
-    problems: list[Problem],
-) -> Answer | None:
-    if rule.source == "constant":
-        return constant_answer(f.label, "CONSTANT", rule.constant)
-    if rule.source == "template":
-        text, unknown = render_template(rule.template, answers, context)
-        problems.extend(unmatched_placeholders(f.id, f.label, unknown))
-        return constant_answer(f.label, "TEMPLATE", text)
-    if rule.source != "field":
-        problems.append(
-            field_problem(f, INVALID, f"{f.label}: unknown rule source {rule.source!r}.")
-        )
-        return None
-    source = index.get(rule.source_key)
-    if source is None:
-        problems.append(
-            field_problem(
-                f,
-                MISSING_SOURCE,
-                f"{f.label}: Tally field {rule.source_key!r} is not in this submission.",
-            )
-        )
-    return source
-
-
-def _fill_field(
-    f: KickoffField,
-    rule: FieldRule,
-    answers: Sequence[Answer],
-    index: Mapping[str, Answer],
-    context: Mapping[str, Any],
-    problems: list[Problem],
-) -> Any:
-    """The prerun value for one field (or SKIP), appending what went wrong to `problems`."""
-    source = _rule_source(f, rule, answers, index, context, problems)
-    keeps_string = (
-        source is not None and isinstance(source.value, str) and f.field_type in STRING_FIELDS
-    )
-    if (source is None or is_blank(source.value)) and rule.default is not None:
-        source = constant_answer(f.label, "CONSTANT", rule.default)
-    elif source is None or (is_blank(source.value) and not keeps_string):
-        return SKIP
-    value, found = encode_value(f, source, rule)
-    problems.extend(found)
-    return value
 
 
 def build_launch(
@@ -120,30 +58,7 @@ def build_launch(
     answers = list(answers)
     index = answer_index(answers)
     problems: list[Problem] = []
-    by_id = {f.id: f for f in fields}
-    rules: dict[str, FieldRule] = {}
-    for rule in spec.rules:
-        if rule.target_field_id not in by_id:
-            problems.append(unknown_target(rule, fields))
-        elif rule.target_field_id in rules:
-            f = by_id[rule.target_field_id]
-            problems.append(
-                field_problem(f, DUPLICATE, f"{f.label} is mapped twice; the first rule is used.")
-            )
-        else:
-            rules[rule.target_field_id] = rule
-
-    prerun: dict[str, Any] = {}
-    for f in fields:
-        rule = rules.get(f.id)
-        value = SKIP if rule is None else _fill_field(f, rule, answers, index, context, problems)
-        if value is not SKIP:
-            # Keyed by the field id: Tallyfy drops label or alias keys without a word.
-            prerun[f.id] = value
-        already = any(p.field_id == f.id and p.blocking for p in problems)
-        if f.required and is_empty(value) and not already:
-            # Mirrors Tallyfy's 422, the most common launch failure by far.
-            problems.append(field_problem(f, REQUIRED, f"{f.label} is required"))
+    prerun = fill_fields(spec.rules, fields, answers, index, context, problems)
 
     body: dict[str, Any] = {
         "checklist_id": spec.checklist_id,

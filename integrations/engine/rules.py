@@ -31,6 +31,10 @@ UNKNOWN_STEP = "unknown_step"  # a rule for a step the template no longer has: n
 SEVERAL_OWNERS = "several_owners"  # the owner rules found several members: the first owns it
 UNMAPPED_TAG = "unmapped_tag"  # a choice option the tag table has no row for: no tag for it
 MEMBER_EMAIL = "member_email"  # owner/process from an email answer: a non-member fails the launch
+# Approval checks: an approve/reject entry no option of the question has (it never matches),
+# and an option of the question in neither list (choosing it fails the completion).
+UNKNOWN_DECISION = "unknown_decision"
+UNDECIDED_OPTION = "undecided_option"
 WARNING_CODES = frozenset(
     {
         TRUNCATED,
@@ -43,6 +47,8 @@ WARNING_CODES = frozenset(
         SEVERAL_OWNERS,
         UNMAPPED_TAG,
         MEMBER_EMAIL,
+        UNKNOWN_DECISION,
+        UNDECIDED_OPTION,
     }
 )
 
@@ -314,7 +320,7 @@ class Route:
 # --- Completing a task (issue "Follow-up forms complete Tallyfy tasks") ---------------------
 
 APPROVAL = "approval"  # pseudo field id of the approval decision's problems
-UNDECIDED = "undecided"  # the answer is neither an approve nor a reject option
+UNDECIDED = "undecided"  # no decision: no rule, a blank answer, neither (or both) lists
 
 
 @dataclass(frozen=True)
