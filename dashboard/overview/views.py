@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from integrations.models import Connection, Delivery, Mapping, Provider
 from integrations.selectors.deliveries import overview_stats
+from integrations.selectors.kinds import succeeded_by_kind
 from integrations.selectors.routing import unrouted_submissions
 
 from ..access import staff_required
@@ -56,6 +57,8 @@ def overview(request):
             ),
             "chart_series": [d["label"] for d in chart["datasets"]],
             "unrouted_24h": unrouted_submissions(since=timezone.now() - timedelta(hours=24)),
+            # The chart's window, so the two kinds add up to the Succeeded figure.
+            "succeeded_kinds": succeeded_by_kind(since=stats.hours[0].hour),
             "in_flight": Delivery.IN_FLIGHT,
             "retryable": Delivery.RETRYABLE,
         },
