@@ -148,7 +148,10 @@ def tag_rules_json(rules: Iterable[TagRule]) -> list[dict[str, Any]]:
 def steps_from_json(data: Any) -> tuple[Step, ...]:
     return tuple(
         Step(
-            id=str(s.get("id", "")), title=s.get("title", ""), position=int(s.get("position") or 0)
+            id=str(s.get("id", "")),
+            title=s.get("title", ""),
+            position=int(s.get("position") or 0),
+            task_type=s.get("task_type") or "task",
         )
         for s in data or ()
         if isinstance(s, Mapping) and s.get("id")
@@ -156,7 +159,10 @@ def steps_from_json(data: Any) -> tuple[Step, ...]:
 
 
 def steps_json(steps: Iterable[Step]) -> list[dict[str, Any]]:
-    return [{"id": s.id, "title": s.title, "position": s.position} for s in steps]
+    return [
+        {"id": s.id, "title": s.title, "position": s.position, "task_type": s.task_type}
+        for s in steps
+    ]
 
 
 def route_candidate(mapping_id: int, name: str, version: Any) -> engine.RouteCandidate:

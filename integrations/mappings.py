@@ -491,9 +491,19 @@ def mapping_blocking_problems(mapping: Mapping) -> list[str]:
         return ["Save the mapping first."]
     reasons = [f"The template or form changed: {d}" for d in mapping.attention]
     spec = version_spec(version)
-    problems = engine.validate_spec(
-        spec, version_fields(version), version_sources(version), directory=_directory(mapping)
-    )
+    if mapping.kind == Mapping.Kind.COMPLETE_TASK:
+        if not (version.run_match or {}).get("how"):
+            reasons.append("Choose how a submission finds its run (Which run).")
+        problems = engine.validate_task_spec(
+            spec,
+            version_fields(version),
+            version_sources(version),
+            is_approval=any(s.id == mapping.step_id and s.is_approval for s in spec.steps),
+        )
+    else:
+        problems = engine.validate_spec(
+            spec, version_fields(version), version_sources(version), directory=_directory(mapping)
+        )
     reasons += [p.message for p in problems if p.blocking]
     return reasons
 
