@@ -83,6 +83,6 @@ def check_webhooks() -> dict[str, int]:
 @shared_task(name="integrations.check_mapping_drift")
 def check_mapping_drift() -> int:
     """Compare every saved mapping with its live template and form; returns how many drifted."""
-    from .mappings import mappings_check_drift
+    from .drift import mappings_check_drift
 
     return mappings_check_drift()

@@ -18,6 +18,7 @@ from integrations import engine, previews
 from integrations.archive import archive_plan
 from integrations.connections import NeedsReconnect, connection_call
 from integrations.directory import fetch_directory
+from integrations.drift import mapping_check_drift
 from integrations.endpoints import endpoint_reregister, mapping_listen_start, mapping_listen_stop
 from integrations.http import ApiError
 from integrations.mappings import (
@@ -29,7 +30,6 @@ from integrations.mappings import (
     fetch_form,
     fetch_template,
     mapping_blocking_problems,
-    mapping_check_drift,
     mapping_create,
     mapping_disable,
     mapping_enable,
