@@ -116,3 +116,8 @@ def test_the_link_works_for_any_published_form_and_404s_otherwise(client, tally)
     Form.objects.filter(id=ONBOARDING_FORM_ID).update(status="DRAFT")
     assert client.get(public_url(ONBOARDING_FORM_ID)).status_code == 404
     assert client.get(public_url("nope00")).status_code == 404
+
+
+def test_the_home_page_links_each_form_to_its_public_link(client, tally):
+    html = client.get("/sandbox/tally/").content.decode()
+    assert f'href="{public_url()}"' in html and "Public link" in html
