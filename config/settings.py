@@ -299,6 +299,9 @@ SANDBOX_TALLYFY_DEADLINE_FORMAT = _sandbox_variant(
 SANDBOX_TALLYFY_TEMPLATE_STEPS = _sandbox_variant(
     "SANDBOX_TALLYFY_TEMPLATE_STEPS", "listed", "absent"
 )
+SANDBOX_TALLYFY_TASK_VALUES = _sandbox_variant(
+    "SANDBOX_TALLYFY_TASK_VALUES", "both", "captures_only", "taskdata_only"
+)
 
 # --- Delivery pipeline ------------------------------------------------------------------
 # Seconds to wait before each automatic retry of a failed launch (5xx, timeouts, network);

@@ -41,8 +41,10 @@ BLOCK_OPTIONS = "block_options"
 SUBMISSION_WINDOWS = "submission_windows"
 DEADLINE_FORMAT = "deadline_format"
 TEMPLATE_STEPS = "template_steps"
+TASK_VALUES = "task_values"
 
 DeadlineFormat = Literal["iso", "space"]
+TaskValuesWay = Literal["captures", "taskdata"]
 
 ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
@@ -122,6 +124,15 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "Without steps, per-step owners and deadlines can't be set up: the builder says so "
         "and launches use the template's own assignees.",
     ),
+    Assumption(
+        TASK_VALUES,
+        Provider.TALLYFY,
+        "Task form values are saved by the captures call",
+        "seen",
+        "A recipe saves each field with POST /tasks/{id}/captures; the docs PUT taskdata.",
+        "Values go by captures until that call is refused as unknown (404/405); from then "
+        "on they go as taskdata on the task.",
+    ),
 )
 BY_KEY = {a.key: a for a in ASSUMPTIONS}
 
@@ -199,6 +210,36 @@ def record_template_steps(connection: Connection, *, listed: bool, template_titl
     else:
         detail = f"Template “{template_title}” came without steps (?with=steps)."
     check_record(connection, TEMPLATE_STEPS, held=listed, detail=detail)
+
+
+def task_values_way(connection: Connection) -> TaskValuesWay:
+    """How to save task form values: the captures call until it was refused as unsupported
+    (recorded as failed), then taskdata. A validation refusal (422) is not recorded here."""
+    check = check_get(connection, TASK_VALUES)
+    if check is None or check.state == VendorCheck.State.VERIFIED:
+        return "captures"
+    return "taskdata"
+
+
+def record_task_values(
+    connection: Connection, *, way: TaskValuesWay, accepted: bool, detail: str
+) -> None:
+    """Record a task-values call sent `way`: accepted, or refused as an unsupported call.
+
+    As with deadlines, the assumption is the captures call: accepted verifies it, refused
+    fails it (later values go as taskdata). A taskdata outcome only updates the detail,
+    keeping the failed state that chose it.
+    """
+    if way == "captures":
+        check_record(connection, TASK_VALUES, held=accepted, detail=detail)
+        return
+    outcome = "accepted" if accepted else "refused too"
+    check_record(
+        connection,
+        TASK_VALUES,
+        held=False,
+        detail=f"The captures call was refused; taskdata {outcome}: {detail}",
+    )
 
 
 def check_get(connection: Connection, key: str) -> VendorCheck | None:

@@ -16,8 +16,8 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from integrations.coerce import as_datetime, as_dict, as_int, as_list, as_str
-from integrations.http import Page, iter_pages, malformed
+from integrations.coerce import as_bool, as_datetime, as_dict, as_int, as_list, as_str
+from integrations.http import ApiError, Page, iter_pages, malformed
 from integrations.jsonapi import JsonApi
 from integrations.ratelimit import Throttle
 from integrations.tallyfy.shapes import (
@@ -29,6 +29,7 @@ from integrations.tallyfy.shapes import (
     TallyfyTemplate,
     TallyfyUser,
     parse_fields,
+    parse_owners,
     parse_steps,
 )
 
@@ -125,7 +126,24 @@ def parse_task(data: dict[str, Any]) -> TallyfyTask:
         step_id=as_str(data.get("step_id")),
         form_fields=parse_fields(data.get("form_fields")),
         raw=data,
+        task_type=(as_str(data.get("task_type")) or "task").lower(),
+        owners=parse_owners(data.get("owners")),
+        # Absent means anyone may complete it: Tallyfy's default for a step.
+        can_complete_only_assignees=as_bool(data.get("can_complete_only_assignees")),
+        position=as_int(data.get("position")),
     )
+
+
+def unsupported_call(exc: ApiError) -> bool:
+    """Whether an error says the endpoint itself is not there (405, or a 404 about the
+    route rather than a task), as opposed to a refusal of what was sent."""
+    if exc.status == 405:
+        return True
+    if exc.status != 404:
+        return False
+    # Tallyfy's "endpoint not found"; Laravel's "The route … could not be found."
+    text = f"{exc.message} {exc.body}".lower()
+    return "endpoint" in text or "route" in text
 
 
 def _page(body: Any, parse: Callable[[dict[str, Any]], T], page: int) -> Page[T]:
@@ -347,6 +365,24 @@ class TallyfyClient:
                 )
             )
         )
+
+    def get_task(self, run_id: str, task_id: str) -> TallyfyTask:
+        """One task of a run, with its form fields and their values."""
+        # Docs: https://tallyfy.com/products/pro/integrations/open-api/code-samples/tasks/get-task/
+        path = f"{self._org()}/runs/{quote(run_id, safe='')}/tasks/{quote(task_id, safe='')}"
+        body = self._api.request("GET", path, params={"with": "form_fields"})
+        return parse_task(_unwrap(body, "task"))
+
+    def save_capture(self, task_id: str, capture_id: str, value: Any) -> dict[str, Any] | None:
+        """Save one task form field ("capture"): one call per field, before completing.
+
+        The seed recipe's way (docs/vendor-notes.md "Where the sources disagree", Task form
+        values); `update_task`'s taskdata is the other. Answers the saved capture, if any.
+        """
+        path = f"{self._org()}/tasks/{quote(task_id, safe='')}/captures"
+        body = self._api.request("POST", path, json_body={"id": capture_id, "value": value})
+        data = body.get("data") if isinstance(body, dict) else None
+        return data if isinstance(data, dict) else None
 
     def update_task(
         self,

@@ -143,8 +143,14 @@ class Run:
     created_at: datetime | None = None
 
 
+#: Task statuses that mean "done" (Tallyfy writes `completed`; runs say `complete`).
+COMPLETED_STATUSES = ("completed", "complete")
+
+
 @dataclass
 class TallyfyTask:
+    """A task of a run. `owners` is `{users: [int], guests: [email], groups: [id]}`."""
+
     id: str
     title: str | None
     status: str | None
@@ -152,6 +158,19 @@ class TallyfyTask:
     step_id: str | None = None
     form_fields: list[KickoffField] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    task_type: str = "task"  # "task", "approval", "expiring", "email", …
+    owners: dict[str, list[Any]] = field(default_factory=lambda: parse_owners(None))
+    can_complete_only_assignees: bool = False
+    position: int | None = None
+
+    @property
+    def is_approval(self) -> bool:
+        """An approval task is completed with `is_approved: true|false`."""
+        return self.task_type == "approval"
+
+    @property
+    def is_completed(self) -> bool:
+        return (self.status or "").lower() in COMPLETED_STATUSES
 
 
 # ---------------------------------------------------------------------------------------
@@ -193,6 +212,12 @@ def parse_fields(value: Any) -> list[KickoffField]:
     """A list of fields (bare or wrapped in `data`), in position order."""
     fields = [parse_field(f) for f in as_list(value) if isinstance(f, dict)]
     return sorted(fields, key=lambda f: (f.position is None, f.position or 0))
+
+
+def parse_owners(value: Any) -> dict[str, list[Any]]:
+    """`{users, guests, groups}` with all three lists; anything else reads as nobody."""
+    value = value if isinstance(value, dict) else {}
+    return {k: as_list(value.get(k)) for k in ("users", "guests", "groups")}
 
 
 def parse_steps(value: Any) -> list[Step] | None:

@@ -71,3 +71,46 @@ def test_both_assumptions_are_listed_for_tallyfy_with_their_sources(tallyfy):
     assert (deadline.label, deadline.assumption.source) == ("Not yet verified", "doc")
     assert "YYYY-MM-DD HH:MM:SS" in deadline.assumption.meanwhile
     assert (steps.label, steps.assumption.source) == ("Failed", "seen")
+
+
+# --- Task form values: captures or taskdata ---------------------------------------------
+
+
+def test_task_values_go_by_captures_until_something_was_seen(tallyfy):
+    assert contract.task_values_way(tallyfy) == "captures"
+    assert contract.check_state(tallyfy, contract.TASK_VALUES) == ""
+
+
+def test_accepted_captures_verify_the_assumption_and_keep_captures(tallyfy):
+    contract.record_task_values(
+        tallyfy, way="captures", accepted=True, detail="Client sign-off: 2 fields saved"
+    )
+    assert contract.task_values_way(tallyfy) == "captures"
+    check = contract.check_get(tallyfy, contract.TASK_VALUES)
+    assert check.state == "verified" and "2 fields saved" in check.detail
+
+
+def test_captures_refused_as_unknown_switch_the_connection_to_taskdata(tallyfy):
+    contract.record_task_values(
+        tallyfy, way="captures", accepted=False, detail="404 endpoint not found"
+    )
+    assert contract.task_values_way(tallyfy) == "taskdata"
+    assert contract.check_state(tallyfy, contract.TASK_VALUES) == "failed"
+    other = TallyfyConnectionFactory()
+    assert contract.task_values_way(other) == "captures"
+
+
+def test_taskdata_accepted_later_keeps_taskdata_and_says_so(tallyfy):
+    contract.record_task_values(tallyfy, way="captures", accepted=False, detail="404")
+    contract.record_task_values(tallyfy, way="taskdata", accepted=True, detail="saved")
+    assert contract.task_values_way(tallyfy) == "taskdata"
+    check = contract.check_get(tallyfy, contract.TASK_VALUES)
+    assert check.state == "failed"  # the captures assumption is what was refused
+    assert "taskdata accepted: saved" in check.detail
+
+
+def test_the_task_values_assumption_is_listed_for_tallyfy(tallyfy):
+    views = {v.assumption.key: v for v in contract.checks_for(tallyfy)}
+    task_values = views[contract.TASK_VALUES]
+    assert (task_values.label, task_values.assumption.source) == ("Not yet verified", "seen")
+    assert "taskdata" in task_values.assumption.meanwhile

@@ -95,6 +95,18 @@ CALLS = [
         {"data": {"id": "t1"}},
         lambda c: c.complete_task("run1", "t1"),
     ),
+    (
+        "GET",
+        f"/organizations/{ORG}/runs/run1/tasks/t1",
+        {"data": {"id": "t1"}},
+        lambda c: c.get_task("run1", "t1"),
+    ),
+    (
+        "POST",
+        f"/organizations/{ORG}/tasks/t1/captures",
+        {"data": {"id": "c1"}},
+        lambda c: c.save_capture("t1", "c1", "x"),
+    ),
 ]
 
 

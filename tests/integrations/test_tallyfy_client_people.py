@@ -130,6 +130,8 @@ def test_the_sandbox_answers_members_groups_and_steps_as_the_client_reads_them(s
         "Set up account",
         "Kickoff meeting",
         "Send welcome pack",
+        "Site visit",
+        "Client sign-off",
     ]
 
     switches.flip("template_steps", "absent")

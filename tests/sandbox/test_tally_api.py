@@ -15,6 +15,7 @@ from integrations.sandbox.tally.catalog import (
     ALL_TYPES_FORM_ID,
     ONBOARDING_FORM_ID,
     OTHER_FORM_ID,
+    SIGNOFF_FORM_ID,
     SUPPORT_FORM_ID,
 )
 from integrations.sandbox.tally.models import Form, Submission
@@ -74,7 +75,7 @@ def test_it_lists_only_the_callers_forms_with_paging_fields(api):
     body = api.get("/forms").json()
     assert set(body) == {"items", "page", "limit", "total", "hasMore"}
     ids = {f["id"] for f in body["items"]}
-    assert ids == {ALL_TYPES_FORM_ID, ONBOARDING_FORM_ID, SUPPORT_FORM_ID}
+    assert ids == {ALL_TYPES_FORM_ID, ONBOARDING_FORM_ID, SUPPORT_FORM_ID, SIGNOFF_FORM_ID}
     item = next(f for f in body["items"] if f["id"] == ONBOARDING_FORM_ID)
     assert set(item) == {
         "id",
@@ -93,8 +94,8 @@ def test_it_lists_only_the_callers_forms_with_paging_fields(api):
 def test_it_pages_forms_with_has_more(api):
     first = api.get("/forms", limit=2, page=1).json()
     second = api.get("/forms", limit=2, page=2).json()
-    assert (first["hasMore"], len(first["items"]), first["total"]) == (True, 2, 3)
-    assert (second["hasMore"], len(second["items"])) == (False, 1)
+    assert (first["hasMore"], len(first["items"]), first["total"]) == (True, 2, 4)
+    assert (second["hasMore"], len(second["items"])) == (False, 2)
 
 
 @pytest.mark.parametrize("path", ["/forms", f"/forms/{ONBOARDING_FORM_ID}/submissions"])

@@ -153,7 +153,9 @@ def test_it_describes_a_checklist_with_every_kick_off_field_type(api):
         assert all(isinstance(o["id"], int) for o in field["options"])
     contacts = next(p for p in data["prerun"] if p["alias"] == "contacts")
     assert [c["label"] for c in contacts["columns"]] == ["Name", "Role", "Phone"]
-    assert 2 <= len(data["steps"]) <= 4
+    kinds = [(s["title"], s["task_type"], s["can_complete_only_assignees"]) for s in data["steps"]]
+    assert kinds[-2:] == [("Site visit", "task", True), ("Client sign-off", "approval", False)]
+    assert {k[1:] for k in kinds[:-2]} == {("task", False)}
 
 
 def test_it_answers_404_for_a_checklist_of_another_organization(api):
@@ -228,6 +230,8 @@ def test_it_creates_tasks_from_the_template_steps_with_form_fields(api, run_id):
         "Set up account",
         "Kickoff meeting",
         "Send welcome pack",
+        "Site visit",
+        "Client sign-off",
     ]
     setup = tasks[1]
     assert setup["status"] == "not-started"
@@ -271,10 +275,11 @@ def test_it_refuses_to_complete_a_task_whose_required_field_is_empty(api, run_id
 
 def test_it_completes_tasks_once_and_then_the_run(api, run_id):
     tasks = tasks_of(api, run_id)
-    field = tasks[1]["form_fields"][0]["id"]
-    api.put(
-        f"/organizations/{ACME}/runs/{run_id}/tasks/{tasks[1]['id']}", {"taskdata": {field: "x"}}
-    )
+    for task in tasks:  # Account URL, Visit report and Sign-off notes are required
+        required = {f["id"]: "x" for f in task["form_fields"] if f["required"]}
+        if required:
+            url = f"/organizations/{ACME}/runs/{run_id}/tasks/{task['id']}"
+            assert api.put(url, {"taskdata": required}).status_code == 200
     done = f"/organizations/{ACME}/runs/{run_id}/completed-tasks"
     for task in tasks:
         response = api.post(done, {"task_id": task["id"], "is_approved": True})

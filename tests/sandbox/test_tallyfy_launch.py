@@ -36,7 +36,7 @@ def test_it_launches_with_every_field_type_and_answers_201(api):
     assert data["summary"] == "kickoff delivery 17"
     assert data["prerun"] == good_prerun()
     assert data["created_at"].endswith("Z")
-    assert Run.objects.get(id=data["id"]).tasks.count() == 4
+    assert Run.objects.get(id=data["id"]).tasks.count() == 6
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,8 @@ def test_a_template_lists_its_steps_by_default(api):
         "Set up account",
         "Kickoff meeting",
         "Send welcome pack",
+        "Site visit",
+        "Client sign-off",
     ]
     assert steps[0]["id"] == WELCOME
 

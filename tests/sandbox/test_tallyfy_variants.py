@@ -50,6 +50,7 @@ def test_every_switch_starts_at_its_setting_whose_default_is_the_first_value(cli
         "table_shape",
         "deadline_format",
         "template_steps",
+        "task_values",
     ]
     for s in listed:
         assert s["value"] == s["default"] == s["values"][0]["value"]

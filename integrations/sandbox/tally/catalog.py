@@ -45,6 +45,7 @@ ALL_TYPES_FORM_ID = "VwbNEw"
 ONBOARDING_FORM_ID = "wMDkzb"
 SUPPORT_FORM_ID = "3jqXkP"
 OTHER_FORM_ID = "nGz7Qe"
+SIGNOFF_FORM_ID = "Qs4gNo"
 
 _ALL_TYPES = [
     {
@@ -212,6 +213,35 @@ _SUPPORT = [
     {"id": "Nb8yAh", "type": "TEXTAREA", "title": "Describe the problem", "required": True},
 ]
 
+# A follow-up form: Kickoff links to it from a Tallyfy task with the task's ids in the URL
+# (`/r/<id>?kickoff_ref=…&run_id=…&task_id=…`), which fill its hidden fields.
+SIGNOFF_HIDDEN = [
+    {"uuid": "2c4e6a80-1b3d-4f5a-8c7e-9d0f1a2b3c41", "name": "kickoff_ref"},
+    {"uuid": "3d5f7b91-2c4e-4a6b-9d8f-0e1a2b3c4d52", "name": "run_id"},
+    {"uuid": "4e6a8ca2-3d5f-4b7c-8e9a-1f2b3c4d5e63", "name": "task_id"},
+]
+_SIGNOFF = [
+    {
+        "id": "Rt5hJp",
+        "type": "HIDDEN_FIELDS",
+        "title": "Hidden fields",
+        "required": False,
+        "variables": SIGNOFF_HIDDEN,
+    },
+    {
+        "id": "Sv6jKq",
+        "type": "MULTIPLE_CHOICE",
+        "title": "Decision",
+        "required": True,
+        "options": [
+            {"id": "5f7b9db3-4e6a-4c8d-9fab-2a3c4d5e6f74", "text": "Approve"},
+            {"id": "6a8caec4-5f7b-4d9e-8abc-3b4d5e6f7a85", "text": "Reject"},
+        ],
+    },
+    {"id": "Tw7kLr", "type": "TEXTAREA", "title": "Notes", "required": True},
+    {"id": "Ux8mMs", "type": "INPUT_DATE", "title": "Go-live date", "required": False},
+]
+
 _OTHER = [
     {"id": "Pc9zBi", "type": "INPUT_TEXT", "title": "Favourite colour", "required": True},
 ]
@@ -239,6 +269,15 @@ FORMS = [
         "name": "Support intake",
         "questions": _SUPPORT,
         "submissions": 24,
+        "has_conditional_logic": False,
+    },
+    {
+        "id": SIGNOFF_FORM_ID,
+        "owner": "mOQbWz",
+        "name": "Client sign-off",
+        "questions": _SIGNOFF,
+        # A follow-up form starts empty: its answers only make sense for real runs.
+        "submissions": 0,
         "has_conditional_logic": False,
     },
     {

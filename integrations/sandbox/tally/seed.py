@@ -1,4 +1,4 @@
-"""Seed the sandbox Tally: two users, four forms, deterministic past submissions.
+"""Seed the sandbox Tally: two users, five forms, deterministic past submissions.
 
 `seed()` is idempotent: users and forms are updated in place, submissions are only added
 to a form that has none. Call it from tests; `manage.py sandbox_tally_seed` wraps it.
@@ -56,7 +56,7 @@ class Seeded:
 
     @property
     def demo(self) -> TallyUser:
-        """The demo user (owns three forms)."""
+        """The demo user (owns four forms)."""
         return self.users[0]
 
     @property

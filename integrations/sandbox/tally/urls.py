@@ -10,6 +10,8 @@ urlpatterns = [
     # HTML
     path("", pages.home, name="home"),
     path("forms/<str:form_id>/submit", pages.submit, name="submit"),
+    # The respondent's link, like https://tally.so/r/<form id> (settings.TALLY_FORMS_BASE_URL)
+    path("r/<str:form_id>", pages.public_form, name="public_form"),
     path(
         "forms/<str:form_id>/submissions/<str:submission_id>",
         pages.submission_preview,

@@ -57,6 +57,8 @@ def run_launch(*, org: Organization, user: User, body: Any) -> Run:
                 step=step,
                 title=step.title,
                 position=step.position,
+                task_type=step.task_type,
+                can_complete_only_assignees=step.can_complete_only_assignees,
                 owners=owners_lists(options["owners"]) if "owners" in options else default_owners,
                 deadline=options.get("deadline"),
             )

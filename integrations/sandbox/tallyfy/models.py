@@ -106,6 +106,9 @@ class PrerunField(models.Model):
         return self.label
 
 
+TASK_TYPES = ["task", "approval"]
+
+
 class Step(models.Model):
     """A step of a template; each run gets one task per step."""
 
@@ -113,6 +116,12 @@ class Step(models.Model):
     checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="steps")
     title = models.CharField(max_length=250)
     position = models.PositiveIntegerField(default=0)
+    # An approval is completed with is_approved true or false.
+    task_type = models.CharField(
+        max_length=20, default="task", choices=[(t, t) for t in TASK_TYPES]
+    )
+    # Tallyfy's step setting: only the task's assignees may complete it (403 for others).
+    can_complete_only_assignees = models.BooleanField(default=False)
     # Task form fields ("captures"), same shape as prerun fields: [{id, alias, label,
     # field_type, required, position, options, columns, guidance}]
     captures = models.JSONField(default=list, blank=True)
@@ -162,6 +171,11 @@ class Task(models.Model):
     step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="tasks")
     title = models.CharField(max_length=250)
     position = models.PositiveIntegerField(default=0)
+    # Copied from the step at launch, as Tallyfy's tasks carry their own.
+    task_type = models.CharField(
+        max_length=20, default="task", choices=[(t, t) for t in TASK_TYPES]
+    )
+    can_complete_only_assignees = models.BooleanField(default=False)
     status = models.CharField(max_length=20, default="not-started")
     owners = models.JSONField(default=dict, blank=True)  # {users, guests, groups}
     deadline = models.CharField(max_length=40, blank=True, null=True)  # noqa: DJ001
@@ -229,7 +243,8 @@ class Fault(models.Model):
     """A switch: the next `remaining` API calls in `scope` misbehave as `kind`."""
 
     KINDS = ["500", "429", "422", "hang", "drop"]
-    SCOPES = ["launch", "all"]
+    # launch = POST runs; tasks = the task writes (captures, PUT task, completed-tasks).
+    SCOPES = ["launch", "tasks", "all"]
     VARIANTS = ["message_errors", "error_errors", "error_message"]
 
     kind = models.CharField(max_length=10, choices=[(k, k) for k in KINDS])

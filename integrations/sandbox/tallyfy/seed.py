@@ -2,7 +2,8 @@
 Kickoff connection or mapping made against the sandbox survives a re-seed or a reset.
 
 Look-ups for tests and docs: `ACME_ID`, `BETA_ID`, `CLIENT_ONBOARDING_ID`,
-`SUPPORT_TRIAGE_ID`, `DEMO_TOKEN`, `DEMO_USER_ID`, and `field_id(template_key, alias)`.
+`SUPPORT_TRIAGE_ID`, `DEMO_TOKEN`, `DEMO_USER_ID`, `field_id(template_key, alias)`,
+`step_id(template_key, title)` and `capture_id(template_key, alias)`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ GROUPS = [
 def field_id(template_key: str, alias: str) -> str:
     """The stable id of a seeded kick-off field."""
     return stable_id("field", template_key, alias)
+
+
+def step_id(template_key: str, title: str) -> str:
+    """The stable id of a seeded step."""
+    return stable_id("step", template_key, title)
+
+
+def capture_id(template_key: str, alias: str) -> str:
+    """The stable id of a seeded task form field (capture)."""
+    return field_id(template_key, f"task:{alias}")
 
 
 def group_id(org_id: str, key: str) -> str:
@@ -129,7 +140,7 @@ SUPPORT_TRIAGE_FIELDS = [
 def _capture(template_key, alias, label, field_type, required=False, options=None):
     """A task form field spec."""
     return {
-        "id": field_id(template_key, f"task:{alias}"),
+        "id": capture_id(template_key, alias),
         "alias": alias,
         **_field(alias, label, field_type, required, options),
         "position": 0,
@@ -137,7 +148,8 @@ def _capture(template_key, alias, label, field_type, required=False, options=Non
 
 
 def _templates() -> list[dict[str, Any]]:
-    """Every template: key, org, title, kick-off fields, steps (title, task fields)."""
+    """Every template: key, org, title, kick-off fields, steps (title, task fields and,
+    optionally, the step's task_type and can_complete_only_assignees)."""
     templates = [
         {
             "key": "client-onboarding",
@@ -150,6 +162,19 @@ def _templates() -> list[dict[str, Any]]:
                 ("Set up account", [("account_url", "Account URL", "text", True, None)]),
                 ("Kickoff meeting", []),
                 ("Send welcome pack", []),
+                (
+                    "Site visit",
+                    [("visit_report", "Visit report", "textarea", True, None)],
+                    {"can_complete_only_assignees": True},
+                ),
+                (
+                    "Client sign-off",
+                    [
+                        ("signoff_notes", "Sign-off notes", "textarea", True, None),
+                        ("go_live_date", "Go-live date", "date", False, None),
+                    ],
+                    {"task_type": "approval"},
+                ),
             ],
         },
         {
@@ -286,10 +311,10 @@ def seed() -> None:
                     **f,
                 )
             )
-        for position, (title, captures) in enumerate(spec["steps"], start=1):
+        for position, (title, captures, *rules) in enumerate(spec["steps"], start=1):
             steps.append(
                 Step(
-                    id=stable_id("step", spec["key"], title),
+                    id=step_id(spec["key"], title),
                     checklist_id=checklist_id,
                     title=title,
                     position=position,
@@ -297,12 +322,14 @@ def seed() -> None:
                         {**_capture(spec["key"], *c), "position": n}
                         for n, c in enumerate(captures, 1)
                     ],
+                    **(rules[0] if rules else {}),
                 )
             )
     _upsert(Checklist, checklists, ["organization_id", "title", "summary"])
     field_columns = ["checklist_id", "alias", "label", "field_type", "required", "position"]
     _upsert(PrerunField, fields, [*field_columns, "options", "columns", "guidance"])
-    _upsert(Step, steps, ["checklist_id", "title", "position", "captures"])
+    step_columns = ["checklist_id", "title", "position", "captures", "task_type"]
+    _upsert(Step, steps, [*step_columns, "can_complete_only_assignees"])
     ids = [c.id for c in checklists]
     PrerunField.objects.filter(checklist_id__in=ids).exclude(id__in=[f.id for f in fields]).delete()
     Step.objects.filter(checklist_id__in=ids, tasks__isnull=True).exclude(

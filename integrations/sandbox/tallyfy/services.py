@@ -55,6 +55,10 @@ class Invalid(Exception):
         return body
 
 
+class Forbidden(Exception):
+    """A 403: the token works but may not do this."""
+
+
 # --- People ----------------------------------------------------------------------------------
 
 
@@ -131,14 +135,59 @@ def task_update(*, task: Task, body: Any) -> Task:
     return task
 
 
+def capture_save(*, task: Task, body: Any) -> tuple[dict[str, Any], bool]:
+    """POST a task's captures: one form field `{id, value}`, checked like a kick-off value.
+
+    Answers the capture with its value and whether it had no value before (201 vs 200);
+    saving the same value again changes nothing.
+    """
+    if not isinstance(body, dict):
+        raise Invalid({"body": ["The request body must be a JSON object."]})
+    raw_id = body.get("id")
+    capture_id = str(raw_id) if isinstance(raw_id, str | int) else None
+    capture = next((c for c in task.step.captures if c["id"] == capture_id), None)
+    if capture is None:
+        raise Invalid({"id": [f"The selected id is invalid: not a form field of {task.title}."]})
+    if "value" not in body:
+        raise Invalid({"value": ["The value field is required."]})
+    if task.status == "completed":
+        raise Invalid({"id": ["This task has already been completed."]})
+    users, groups = org_people(task.run.organization)
+    table_shape = switches.current(switches.TABLE_SHAPE)
+    value = body["value"]
+    if problem := check_value(capture, value, users=users, groups=groups, table_shape=table_shape):
+        raise Invalid({"value": [problem]})
+    with transaction.atomic():
+        # Lock the row: two captures of one task saved at once must both be kept.
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        created = is_empty(locked.taskdata.get(capture["id"]))
+        locked.taskdata = {**locked.taskdata, capture["id"]: value}
+        locked.save(update_fields=["taskdata"])
+    return {**capture, "value": value}, created
+
+
+def may_complete(task: Task, user: User) -> bool:
+    """Whether user may complete task: anyone, unless the step lets only its assignees
+    (a user among its owners, or a member of one of its groups)."""
+    if not task.can_complete_only_assignees:
+        return True
+    owners = task.owners or {}
+    if user.id in (owners.get("users") or []):
+        return True
+    return user.group_set.filter(id__in=owners.get("groups") or []).exists()
+
+
 def task_complete(*, run: Run, user: User, body: Any) -> Task:
-    """POST completed-tasks: fails on an unknown or already completed task and on empty
-    required task fields (values cannot be sent here: PUT them first)."""
+    """POST completed-tasks: fails on an unknown or already completed task, a caller who is
+    not an assignee where only assignees may complete, empty required task fields (values
+    cannot be sent here: save them first), and an approval without `is_approved`."""
     if not isinstance(body, dict) or not isinstance(body.get("task_id"), str):
         raise Invalid({"task_id": ["The task id field is required."]})
     task = run.tasks.select_related("step").filter(id=body["task_id"]).first()
     if task is None:
         raise Invalid({"task_id": ["The selected task id is invalid."]})
+    if not may_complete(task, user):
+        raise Forbidden("Only an assignee can complete this task.")
     if task.status == "completed":
         raise Invalid({"task_id": ["This task has already been completed."]})
     missing = {
@@ -151,6 +200,10 @@ def task_complete(*, run: Run, user: User, body: Any) -> Task:
     is_approved = body.get("is_approved")
     if is_approved is not None and not isinstance(is_approved, bool):
         raise Invalid({"is_approved": ["The is approved field must be true or false."]})
+    if task.task_type == "approval" and is_approved is None:
+        raise Invalid({"is_approved": ["The is approved field is required for an approval task."]})
+    if task.task_type != "approval":
+        is_approved = None  # only an approval keeps a decision
     now = timezone.now()
     with transaction.atomic():
         # Claim the completion with a conditional update: two racing calls, one winner.
@@ -373,13 +426,14 @@ def fault_add(
     )
 
 
-def fault_take(*, is_launch: bool) -> Fault | None:
+def fault_take(*, scope: str | None = None) -> Fault | None:
     """Consume one call of the oldest fault that applies, or None.
 
-    The decrement is a conditional UPDATE (remaining > 0), so concurrent requests in any
-    number of threads or processes never consume more calls than were asked for.
+    A call in `scope` ("launch" or "tasks") takes faults of that scope and "all"; any other
+    call only "all". The decrement is a conditional UPDATE (remaining > 0), so concurrent
+    requests in any number of threads or processes never consume more calls than asked for.
     """
-    scopes = Q(scope="all") | Q(scope="launch") if is_launch else Q(scope="all")
+    scopes = Q(scope="all") | Q(scope=scope) if scope else Q(scope="all")
     for fault in Fault.objects.filter(scopes, remaining__gt=0).order_by("id"):
         taken = Fault.objects.filter(pk=fault.pk, remaining__gt=0).update(
             remaining=F("remaining") - 1

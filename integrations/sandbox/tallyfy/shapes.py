@@ -135,6 +135,8 @@ def checklist_json(checklist: Checklist, *, with_steps: bool = True) -> dict[str
                 "id": s.id,
                 "title": s.title,
                 "position": s.position,
+                "task_type": s.task_type,
+                "can_complete_only_assignees": s.can_complete_only_assignees,
                 "captures": [field_json(c) for c in s.captures],
             }
             for s in checklist.steps.all()
@@ -180,6 +182,8 @@ def task_json(task: Task, *, with_form_fields: bool = False) -> dict[str, Any]:
         "step_id": task.step_id,
         "title": task.title,
         "position": task.position,
+        "task_type": task.task_type,
+        "can_complete_only_assignees": task.can_complete_only_assignees,
         "status": task.status,
         "owners": task.owners,
         "deadline": task.deadline,

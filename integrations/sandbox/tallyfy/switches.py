@@ -85,7 +85,22 @@ TEMPLATE_STEPS = Variant(
     "Template steps",
 )
 
-VARIANTS = (RUNS_SEARCH, SUMMARY, TABLE_SHAPE, DEADLINE_FORMAT, TEMPLATE_STEPS)
+# Docs: a recipe saves task form values one field at a time with POST /tasks/{id}/captures;
+# the notes PUT them as `taskdata` on the task. Which one an organization takes is unknown,
+# so each variant can answer the other "endpoint not found" (docs/vendor-notes.md).
+TASK_VALUES = Variant(
+    "task_values",
+    "SANDBOX_TALLYFY_TASK_VALUES",
+    ("both", "captures_only", "taskdata_only"),
+    (
+        "task form values saved by POST captures or by PUT taskdata",
+        "only POST captures: PUT taskdata answers 404 endpoint not found",
+        "only PUT taskdata: POST captures answers 404 endpoint not found",
+    ),
+    "Task form values",
+)
+
+VARIANTS = (RUNS_SEARCH, SUMMARY, TABLE_SHAPE, DEADLINE_FORMAT, TEMPLATE_STEPS, TASK_VALUES)
 BY_NAME = {v.name: v for v in VARIANTS}
 
 

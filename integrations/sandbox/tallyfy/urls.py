@@ -38,6 +38,11 @@ urlpatterns = [
         name="api_run_task",
     ),
     path(
+        "api/organizations/<str:org>/tasks/<str:task_id>/captures",
+        api.task_captures,
+        name="api_task_captures",
+    ),
+    path(
         "api/organizations/<str:org>/runs/<str:run_id>/completed-tasks",
         api.run_completed_tasks,
         name="api_run_completed_tasks",

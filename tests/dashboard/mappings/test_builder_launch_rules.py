@@ -125,6 +125,8 @@ def test_the_builder_shows_the_launch_sections_collapsed_when_empty(staff_client
         "Set up account",
         "Kickoff meeting",
         "Send welcome pack",
+        "Site visit",
+        "Client sign-off",
     ]
     assert "<details open" not in html
 

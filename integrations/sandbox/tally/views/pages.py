@@ -53,14 +53,18 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _widgets(form: Form) -> list[dict]:
-    """The form's questions as inputs for the submit page."""
+def _widgets(form: Form, hidden: dict[str, str]) -> list[dict]:
+    """The form's questions as inputs for the submit page (hidden values from the link)."""
     widgets = []
     for q in form.questions:
         w = {**q, "name": f"question_{q['id']}", "input_type": _INPUT_TYPES.get(q["type"])}
         if q["type"] in VARIABLE_TYPES:
             w["subfields"] = [
-                {"name": f"question_{q['id']}_{v['uuid']}", "label": v["name"]}
+                {
+                    "name": f"question_{q['id']}_{v['uuid']}",
+                    "label": v["name"],
+                    "value": hidden.get(f"question_{q['id']}_{v['uuid']}", ""),
+                }
                 for v in q["variables"]
             ]
         elif q["type"] == "PAYMENT":
@@ -156,15 +160,35 @@ def _file_entry(name: str, mime: str | None, size: int) -> dict:
     }
 
 
-@require_http_methods(["GET", "POST"])
-def submit(request: HttpRequest, form_id: str) -> HttpResponse:
-    """ "Submit a response": the form as real inputs; POST stores it and delivers webhooks."""
-    form = get_object_or_404(Form.objects.select_related("owner"), id=form_id)
+def _hidden_from_query(form: Form, query) -> dict[str, str]:
+    """Hidden field values from URL parameters of the same name, keyed by field key.
+
+    Docs: a hidden field takes its value from the URL parameter of the same name
+    (https://tally.so/help/hidden-fields); a variable not in the URL stays empty.
+    """
+    return {
+        f"question_{q['id']}_{v['uuid']}": query[v["name"]]
+        for q in form.questions
+        if q["type"] == "HIDDEN_FIELDS"
+        for v in q["variables"]
+        if query.get(v["name"], "") != ""
+    }
+
+
+def _respond(request: HttpRequest, form: Form, *, hidden: dict[str, str] | None) -> HttpResponse:
+    """Show the form; POST stores the response and delivers its webhooks.
+
+    With `hidden` (the public page), hidden fields come from the link only, never from what
+    was posted, as a respondent cannot edit them on Tally.
+    """
     errors: list[str] = []
     if request.method == "POST":
         completed = not request.POST.get("partial")
+        given = _given_from_post(form, request)
+        if hidden is not None:
+            given = {k: v for k, v in given.items() if not _is_hidden_key(form, k)} | hidden
         try:
-            answers = shapes.parse_answers(form, _given_from_post(form, request))
+            answers = shapes.parse_answers(form, given)
         except shapes.AnswerError as exc:
             errors.append(str(exc))
             answers = {}
@@ -180,7 +204,7 @@ def submit(request: HttpRequest, form_id: str) -> HttpResponse:
             return render(
                 request,
                 "sandbox_tally/submitted.html",
-                {"form": form, "submission": sub, "events": events},
+                {"form": form, "submission": sub, "events": events, "public": hidden is not None},
             )
     hooks = form.webhooks.filter(is_enabled=True)
     return render(
@@ -188,14 +212,38 @@ def submit(request: HttpRequest, form_id: str) -> HttpResponse:
         "sandbox_tally/submit.html",
         {
             "form": form,
-            "widgets": _widgets(form),
+            "widgets": _widgets(form, hidden or {}),
             "errors": errors,
             "hooks": hooks,
             "posted": request.POST if request.method == "POST" else {},
             "choice_types": CHOICE_TYPES,
+            "public": hidden is not None,
         },
         status=400 if errors else 200,
     )
+
+
+def _is_hidden_key(form: Form, key: str) -> bool:
+    """Whether a field key belongs to one of the form's hidden fields."""
+    return any(
+        q["type"] == "HIDDEN_FIELDS" and key.startswith(f"question_{q['id']}_")
+        for q in form.questions
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def submit(request: HttpRequest, form_id: str) -> HttpResponse:
+    """ "Submit a response": the form as real inputs; POST stores it and delivers webhooks."""
+    form = get_object_or_404(Form.objects.select_related("owner"), id=form_id)
+    return _respond(request, form, hidden=None)
+
+
+@require_http_methods(["GET", "POST"])
+def public_form(request: HttpRequest, form_id: str) -> HttpResponse:
+    """`/r/<form id>`, the link a respondent opens (like https://tally.so/r/<form id>): the
+    form, its hidden fields filled from the URL's query parameters."""
+    form = get_object_or_404(Form.objects.select_related("owner"), id=form_id, status="PUBLISHED")
+    return _respond(request, form, hidden=_hidden_from_query(form, request.GET))
 
 
 def submission_preview(request: HttpRequest, form_id: str, submission_id: str) -> HttpResponse:

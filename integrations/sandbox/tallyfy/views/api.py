@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import launch, services, switches
 from .. import shapes as out
 from ..models import Checklist, Group, Organization, Run, Task
-from .common import error, invalid, json_body, tallyfy_api
+from .common import endpoint_not_found, error, invalid, json_body, tallyfy_api
 
 # --- Endpoints -------------------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ def runs_list(request, org: Organization):
     return JsonResponse(out.paginated(qs, request.GET, out.run_json))
 
 
-@tallyfy_api(["POST"], launch=True)
+@tallyfy_api(["POST"], scope="launch")
 def runs_launch(request, org: Organization):
     """POST runs: launch a process (201 with the run, 422 with per-field errors)."""
     body = json_body(request)
@@ -124,14 +124,32 @@ def run_tasks(request, org: Organization, run_id: str):
     )
 
 
-@tallyfy_api(["PUT"])
-def run_task(request, org: Organization, run_id: str, task_id: str):
-    """`PUT /runs/{id}/tasks/{task}`: set values, owners, deadline."""
-    task = (
-        Task.objects.select_related("step", "run__organization")
-        .filter(run__organization=org, run_id=run_id, id=task_id)
-        .first()
+def _task(org: Organization, task_id: str, run_id: str | None = None) -> Task | None:
+    """The organization's task (of that run, when given), or None."""
+    tasks = Task.objects.select_related("step", "run__organization").filter(
+        run__organization=org, id=task_id
     )
+    if run_id is not None:
+        tasks = tasks.filter(run_id=run_id)
+    return tasks.first()
+
+
+@tallyfy_api(["GET"])
+def run_task_get(request, org: Organization, run_id: str, task_id: str):
+    """GET one task of a run (`with=form_fields` adds the fields and their values)."""
+    task = _task(org, task_id, run_id)
+    if task is None:
+        return error(404, "Task not found.")
+    with_fields = "form_fields" in request.GET.get("with", "").split(",")
+    return JsonResponse({"data": out.task_json(task, with_form_fields=with_fields)})
+
+
+@tallyfy_api(["PUT"], scope="tasks")
+def run_task_put(request, org: Organization, run_id: str, task_id: str):
+    """PUT a task of a run: set values (`taskdata`), owners, deadline."""
+    if switches.current(switches.TASK_VALUES) == "captures_only":
+        return endpoint_not_found()
+    task = _task(org, task_id, run_id)
     if task is None:
         return error(404, "Task not found.")
     body = json_body(request)
@@ -144,7 +162,36 @@ def run_task(request, org: Organization, run_id: str, task_id: str):
     return JsonResponse({"data": out.task_json(task, with_form_fields=True)})
 
 
-@tallyfy_api(["POST"])
+@csrf_exempt
+def run_task(request, org: str, run_id: str, task_id: str):
+    """`GET|PUT /runs/{id}/tasks/{task}`: only PUT is a task write for fault scopes."""
+    if request.method == "GET":
+        return run_task_get(request, org=org, run_id=run_id, task_id=task_id)
+    return run_task_put(request, org=org, run_id=run_id, task_id=task_id)
+
+
+@tallyfy_api(["POST"], scope="tasks")
+def task_captures(request, org: Organization, task_id: str):
+    """`POST /tasks/{task}/captures` `{id, value}`: save one task form field."""
+    if switches.current(switches.TASK_VALUES) == "taskdata_only":
+        return endpoint_not_found()
+    task = _task(org, task_id)
+    if task is None:
+        return error(404, "Task not found.")
+    body = json_body(request)
+    if body is ...:
+        return error(400, "The request body is not valid JSON.")
+    try:
+        capture, created = services.capture_save(task=task, body=body)
+    except services.Invalid as exc:
+        return invalid(exc)
+    return JsonResponse(
+        {"data": out.field_json(capture) | {"value": capture["value"]}},
+        status=201 if created else 200,
+    )
+
+
+@tallyfy_api(["POST"], scope="tasks")
 def run_completed_tasks(request, org: Organization, run_id: str):
     """`POST /runs/{id}/completed-tasks`: complete a task."""
     obj = Run.objects.filter(organization=org, id=run_id).first()
@@ -155,6 +202,8 @@ def run_completed_tasks(request, org: Organization, run_id: str):
         return error(400, "The request body is not valid JSON.")
     try:
         task = services.task_complete(run=obj, user=request.tallyfy_user, body=body)
+    except services.Forbidden as exc:
+        return error(403, str(exc))
     except services.Invalid as exc:
         return invalid(exc)
     return JsonResponse({"data": out.task_json(task, with_form_fields=True)}, status=201)

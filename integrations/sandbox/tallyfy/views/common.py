@@ -45,6 +45,11 @@ def invalid(exc: services.Invalid) -> JsonResponse:
     return JsonResponse(exc.body(), status=422)
 
 
+def endpoint_not_found() -> JsonResponse:
+    """What Tallyfy answers for a call it does not have (the task_values switch)."""
+    return error(404, "endpoint not found")
+
+
 # --- Faults ------------------------------------------------------------------------------
 
 
@@ -101,8 +106,11 @@ def drop_connection(request: HttpRequest) -> HttpResponse:
 # --- The gate -------------------------------------------------------------------------------
 
 
-def tallyfy_api(methods: list[str], *, launch: bool = False):
-    """Wrap an API view with Tallyfy's header, token, org, rate-limit and fault handling."""
+def tallyfy_api(methods: list[str], *, scope: str | None = None):
+    """Wrap an API view with Tallyfy's header, token, org, rate-limit and fault handling.
+
+    `scope` names the fault scope the call belongs to ("launch", "tasks"), besides "all".
+    """
 
     def decorate(view):
         @csrf_exempt
@@ -138,7 +146,7 @@ def tallyfy_api(methods: list[str], *, launch: bool = False):
                     response["Retry-After"] = str(wait)
                     return response
 
-            fault = services.fault_take(is_launch=launch)
+            fault = services.fault_take(scope=scope)
             if fault is not None:
                 if fault.kind == "500":
                     return error(500, "Server Error")
@@ -152,7 +160,8 @@ def tallyfy_api(methods: list[str], *, launch: bool = False):
                     time.sleep(fault.hang_seconds)  # then answer normally
             response = view(request, *args, **kwargs)
             if fault is not None and fault.kind == "drop":
-                # The work is done and committed (a launch created its run); now vanish.
+                # The work is done and committed (a launch created its run, a capture is
+                # saved, a task completed); now vanish.
                 return drop_connection(request)
             return response
 

@@ -49,7 +49,7 @@ def fault_from(data: dict[str, Any]) -> Fault | str:
         return f"kind must be one of {', '.join(Fault.KINDS)}"
     scope = str(data.get("scope") or "launch")
     if scope not in Fault.SCOPES:
-        return "scope must be launch or all"
+        return f"scope must be one of {', '.join(Fault.SCOPES)}"
     variant = str(data.get("variant") or "message_errors")
     if variant not in Fault.VARIANTS:
         return f"variant must be one of {', '.join(Fault.VARIANTS)}"

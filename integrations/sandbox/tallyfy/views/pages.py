@@ -128,6 +128,7 @@ def run_page(request: HttpRequest, org: str, run_id: str) -> HttpResponse:
                 {"label": c["label"], "html": render_value(c, t.taskdata.get(c["id"]))}
                 for c in t.step.captures
             ],
+            "completed_by": people_names({"users": [t.completed_by]})[0] if t.completed_by else "",
         }
         for t in run.tasks.select_related("step").order_by("position")
     ]
