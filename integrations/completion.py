@@ -23,14 +23,14 @@ from django.utils import timezone
 
 from . import contract, engine
 from .connections import connection_call
-from .http import ApiError, Invalid, NotFound, OutcomeUnknown
+from .http import ApiError, Invalid, OutcomeUnknown
 from .launching import answers_for, stored_context
 from .mappings import version_fields, version_spec
 from .models import Delivery, DeliveryAttempt, DeliveryCall, MappingVersion
 from .outcome import Outcome, keep
 from .selectors.deliveries import parse_reference
 from .tally.display import display
-from .tallyfy.client import Run
+from .tallyfy.client import Run, unsupported_call
 from .tallyfy.shapes import TallyfyTask
 
 #: How many open runs of the template a kick-off field match reads (newest first).
@@ -180,8 +180,8 @@ def _save_values(calls: Calls, run_id: str, task: TallyfyTask, values: dict, lab
                     lambda c, i=capture_id, v=value: c.save_capture(task.id, i, v),
                     body={"id": capture_id, "value": value},
                 )
-        except NotFound as exc:
-            if "task" in str(exc).lower() and "not found" in str(exc).lower():
+        except ApiError as exc:
+            if not unsupported_call(exc):
                 raise
             contract.record_task_values(
                 connection, way="captures", accepted=False, detail=str(exc)[:400]

@@ -190,7 +190,12 @@ def test_several_matching_runs_fail_listing_them_unless_the_newest_is_taken(db, 
         tallyfy=failed.mapping.tallyfy_connection,
     )
     Mapping.objects.filter(pk=failed.mapping_id).update(status=Mapping.Status.DISABLED)
-    assert complete(newest, problem="Second").status == Delivery.Status.SUCCEEDED
+    tallyfy.get(f"{ORG}/runs/run-2/tasks").respond(200, json={"data": [task("task-2")]})
+    tallyfy.post(f"{ORG}/tasks/task-2/captures").respond(201, json={"data": {}})
+    tallyfy.post(f"{ORG}/runs/run-2/completed-tasks").respond(201, json={"data": {}})
+    done = complete(newest, problem="Second")
+    assert done.status == Delivery.Status.SUCCEEDED, done.last_error
+    assert done.run_id == "run-2"  # created last
 
 
 def test_where_the_captures_call_does_not_exist_the_values_go_by_taskdata(db, operator, tallyfy):
