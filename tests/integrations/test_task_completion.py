@@ -56,6 +56,7 @@ def task_mapping(*, run_match: dict, approval: dict | None = None, tally=None, t
         number=1,
         name_template="",
         template_fields=CAPTURES,
+        form_questions=pf.SUPPORT_QUESTIONS,
         run_match=run_match,
         approval=approval or {},
     )
