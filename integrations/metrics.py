@@ -32,7 +32,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from .models import Delivery, DeliveryAttempt, Endpoint, Submission
-from .selectors.deliveries import delivery_queue_lag
+from .selectors.overview import delivery_queue_lag
 
 log = logging.getLogger(__name__)
 

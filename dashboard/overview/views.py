@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from integrations.models import Connection, Delivery, Mapping, Provider
-from integrations.selectors.deliveries import overview_stats
 from integrations.selectors.kinds import succeeded_by_kind
+from integrations.selectors.overview import overview_stats
 from integrations.selectors.routing import unrouted_submissions
 
 from ..access import staff_required

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from integrations.models import Connection, Delivery, Installation
 from integrations.selectors import deliveries as q
+from integrations.selectors import overview
 from tests import pipeline_factories as pf
 
 
@@ -180,7 +181,7 @@ def test_overview_stats_sum_up_health(mappings, django_assert_max_num_queries):
     )
 
     with django_assert_max_num_queries(8):
-        stats = q.overview_stats()
+        stats = overview.overview_stats()
 
     assert [c.pk for c in stats.connections_needing_attention] == [support.tallyfy_connection_id]
     assert stats.totals_24h["succeeded"] == 2 and stats.totals_24h["failed"] == 1
@@ -205,17 +206,17 @@ def test_counts_under_a_search_match_the_rows_found(mappings):
 def test_queue_lag_is_the_longest_wait_of_a_pending_or_due_delivery(mappings):
     support, _ = mappings
     now = timezone.now()
-    assert q.delivery_queue_lag(now=now) is None
+    assert overview.delivery_queue_lag(now=now) is None
 
     later = make(support, status="retrying")
     Delivery.objects.filter(pk=later.pk).update(next_attempt_at=now + timedelta(minutes=30))
-    assert q.delivery_queue_lag(now=now) is None  # a retry not yet due is not waiting
+    assert overview.delivery_queue_lag(now=now) is None  # a retry not yet due is not waiting
 
     due = make(support, status="retrying")
     Delivery.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=3))
     waiting = make(support, status="pending")
     Delivery.objects.filter(pk=waiting.pk).update(updated_at=now - timedelta(minutes=2))
-    assert q.delivery_queue_lag(now=now) == timedelta(minutes=3)
+    assert overview.delivery_queue_lag(now=now) == timedelta(minutes=3)
 
 
 def found(text):
