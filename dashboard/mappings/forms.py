@@ -189,6 +189,7 @@ class NewMappingForm(forms.Form):
         ],
         widget=forms.RadioSelect,
         initial=Mapping.Kind.LAUNCH,
+        required=False,
     )
     tally_form = forms.ChoiceField(label="Tally form")
     tallyfy_template = forms.ChoiceField(label="Tallyfy template")
@@ -205,6 +206,10 @@ class NewMappingForm(forms.Form):
         self.fields["step"].choices = [("", "Choose a step…")] + [
             (s.id, f"{s.title} · approval" if s.is_approval else s.title) for s in steps or ()
         ]
+
+    def clean_kind(self):
+        # Launching is what a mapping did before there was a choice: the default.
+        return self.cleaned_data.get("kind") or Mapping.Kind.LAUNCH
 
     def clean(self):
         data = super().clean()
