@@ -93,9 +93,7 @@ class FollowupForm(forms.Form):
         super().__init__(data, initial={"followup_form_id": saved})
         self.uses_link = uses_link
         ready = [(c.id, c.name) for c in found if c.ready]
-        others = [
-            (c.id, f"{c.name} (needs the hidden field {REF_NAME})") for c in found if not c.ready
-        ]
+        others = [(c.id, f"{c.name} — needs {REF_NAME}") for c in found if not c.ready]
         choices: list = [("", "— none —")]
         if ready:
             choices.append((f"Ready: has the hidden field {REF_NAME}", ready))

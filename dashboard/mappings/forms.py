@@ -196,10 +196,20 @@ class NewMappingForm(forms.Form):
     step = forms.ChoiceField(required=False, label="Step")
     name = forms.CharField(max_length=200, required=False, label="Name (optional)")
 
-    def __init__(self, *args, form_choices, template_choices, steps=None, **kwargs):
+    def __init__(self, *args, form_choices, template_choices, steps=None, steps_url="", **kwargs):
         """`steps`: the chosen template's steps (None: not read, or Tallyfy did not list
-        them); an approval step says so."""
+        them); an approval step says so. `steps_url` redraws the step picker when the kind
+        or the template changes."""
         super().__init__(*args, **kwargs)
+        redraw = {
+            "hx-get": steps_url,
+            "hx-target": "#step-field",
+            "hx-swap": "outerHTML",
+            "hx-include": "[name=kind]:checked,#id_tallyfy_template,#id_tallyfy",
+            "hx-sync": "#step-field:replace",
+        }
+        self.fields["kind"].widget.attrs.update(redraw)
+        self.fields["tallyfy_template"].widget.attrs.update(redraw)
         self.fields["tally_form"].choices = [("", "Choose a form…"), *form_choices]
         self.fields["tallyfy_template"].choices = [("", "Choose a template…"), *template_choices]
         self.steps = steps

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from integrations.connections import NeedsReconnect, connection_call
 from integrations.http import ApiError
@@ -86,6 +87,7 @@ def mapping_new(request):
         template_choices=[(t.id, t.title) for t in templates],
         steps=template_side.steps if template_side else None,
         initial={"kind": request.GET.get("kind") or Mapping.Kind.LAUNCH},
+        steps_url=reverse("dashboard:mapping_new"),
     )
     if data is not None and form.is_valid():
         mapping = _create(request, form, tallyfy, template_side, steps_error)

@@ -417,7 +417,7 @@ def test_the_launch_builder_offers_the_follow_up_form_and_says_what_it_lacks(
     assert "Follow-up form" in html
     assert 'data-insert="{followup_link}"' in html and "Insert follow-up form link" in html
     assert "js/insert.js" in html
-    assert "Client onboarding request (needs the hidden field kickoff_ref)" in html
+    assert "Client onboarding request — needs kickoff_ref" in html
     assert (
         f'<option value="{SUPPORT_FORM}"'
         not in html.split('name="followup_form_id"')[1].split("</select>")[0]
@@ -481,3 +481,14 @@ def test_forms_with_the_kickoff_ref_hidden_field_are_offered_first(staff_client,
     groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select, re.S)
     assert groups[0][0] == "Ready: has the hidden field kickoff_ref"
     assert re.findall(r">([^<]+)</option>", groups[0][1]) == ["Client onboarding request"]
+
+
+def test_a_task_row_is_rechecked_when_its_source_changes(staff_client, task_mapping, vendors):
+    _, _, seed = vendors
+    url = capture_id(seed, "account_url")
+    edit(staff_client, task_mapping)  # keeps the sides the rows reuse
+    row = staff_client.post(
+        reverse("dashboard:mapping_edit_row", args=[task_mapping.pk, url]),
+        {f"f-{url}-source": "field:question_Bq7mLw"},
+    ).content.decode()
+    assert "Account URL" in row and '<span class="badge ok">Fits</span>' in row
