@@ -513,12 +513,8 @@ def mapping_check_drift(mapping: Mapping) -> list[str]:
         return []
     template = fetch_template(mapping.tallyfy_connection, mapping.template_id)
     form = fetch_form(mapping.tally_connection, mapping.form_id)
-    # A task mapping's snapshot is its step's task form fields: compare like with like.
     differences = engine.drift(
-        version_fields(version),
-        target_fields(mapping, template),
-        version_sources(version),
-        form.sources,
+        version_fields(version), template.fields, version_sources(version), form.sources
     )
     Mapping.objects.filter(pk=mapping.pk).update(
         attention=differences, attention_checked_at=timezone.now()
