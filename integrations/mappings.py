@@ -23,9 +23,9 @@ from .endpoints import (
     mapping_endpoint,
     webhook_remove,
 )
-from .engine.rules import CONDITION_OPS
 from .errors import MappingError
 from .http import ApiError
+from .mapping_words import clause_words, condition_words, describe_change  # noqa: F401 (re-exported)
 from .models import Endpoint, FieldMapping, Mapping, MappingVersion
 from .selectors.payloads import form_payloads
 from .tally.answers import CHOICE_TYPES, Answer, ChoiceOption, answers_from_questions
@@ -280,19 +280,48 @@ def mapping_create(
     tallyfy_connection,
     template: TemplateSide,
     actor,
+    kind: str = Mapping.Kind.LAUNCH,
+    step_id: str = "",
+    step_name: str = "",
 ) -> Mapping:
+    """A new draft mapping; a "Complete a task" one (`kind`) names the template's step."""
+    task = kind == Mapping.Kind.COMPLETE_TASK
+    if task and not step_id:
+        raise MappingError("A “Complete a task” mapping needs the step whose task it completes.")
+    default = (
+        f"{form.name} → {step_name} ({template.name})" if task else f"{form.name} → {template.name}"
+    )
     mapping = Mapping.objects.create(
-        name=name or f"{form.name} → {template.name}",
+        name=name or default,
         tally_connection=tally_connection,
         form_id=form.id,
         form_name=form.name,
         tallyfy_connection=tallyfy_connection,
         template_id=template.id,
         template_name=template.name,
+        kind=kind,
+        step_id=step_id if task else "",
+        step_name=step_name if task else "",
         created_by=actor,
     )
     audit_record(actor=actor, action="mapping.created", obj=mapping, summary=f"Created {mapping}")
     return mapping
+
+
+def mapping_step(mapping: Mapping, template: TemplateSide) -> Step | None:
+    """The step a "Complete a task" mapping completes, as the template lists it now (None:
+    not listed, or no longer in the template)."""
+    return next((s for s in template.steps or () if s.id == mapping.step_id), None)
+
+
+def target_fields(mapping: Mapping, template: TemplateSide) -> list[KickoffField]:
+    """What the builder's rows fill: the template's kick-off fields for a launch, the
+    step's task form fields for a "Complete a task" mapping (empty when Tallyfy did not
+    list them or the step is gone)."""
+    if mapping.kind != Mapping.Kind.COMPLETE_TASK:
+        return list(template.fields)
+    step = mapping_step(mapping, template)
+    return list(step.captures or ()) if step is not None else []
 
 
 def spec_problems(
@@ -323,14 +352,24 @@ def mapping_save_version(
     people: tuple[engine.PeopleRule, ...] = (),
     deadlines: tuple[engine.DeadlineRule, ...] = (),
     tag_rules: tuple[engine.TagRule, ...] = (),
+    followup_form_id: str = "",
+    run_match: dict[str, Any] | None = None,
+    approval: engine.ApprovalRule | None = None,
 ) -> MappingVersion:
     """Save the builder's state as a new immutable version and make it current.
 
     A version may be saved with problems (a draft); enabling refuses those. The launch
     rules are stored as `integrations.launchrules` lays them out, with the template's steps
-    of the moment (their titles label the rules later).
+    of the moment (their titles label the rules later). A "Complete a task" mapping's
+    `template_fields` snapshot is its step's task form fields (what its rows fill).
     """
-    fields_by_id = {f.id: f for f in template.fields}
+    task = mapping.kind == Mapping.Kind.COMPLETE_TASK
+    if task and mapping_step(mapping, template) is None:
+        raise MappingError(
+            f"The step “{mapping.step_name}” is no longer in the template “{template.name}”."
+        )
+    targets = target_fields(mapping, template)
+    fields_by_id = {f.id: f for f in targets}
     sources = {s.key: s for s in form.sources}
     with transaction.atomic():
         locked = Mapping.objects.select_for_update().get(pk=mapping.pk)
@@ -346,7 +385,7 @@ def mapping_save_version(
             tags=list(tags or []),
             folders=list(folders or []),
             owner_id=owner_id,
-            template_fields=[f.raw for f in template.fields],
+            template_fields=[f.raw for f in targets],
             form_questions=form_snapshot(form),
             condition=launchrules.condition_json(condition),
             otherwise=otherwise,
@@ -354,6 +393,9 @@ def mapping_save_version(
             deadlines=launchrules.deadlines_json(deadlines),
             tag_rules=launchrules.tag_rules_json(tag_rules),
             template_steps=launchrules.steps_json(template.steps or ()),
+            followup_form_id="" if task else followup_form_id,
+            run_match=dict(run_match or {}) if task else {},
+            approval=launchrules.approval_json(approval) if task else {},
             created_by=actor,
         )
         FieldMapping.objects.bulk_create(
@@ -377,7 +419,7 @@ def mapping_save_version(
                 if r.target_field_id in fields_by_id
             ]
         )
-        version.change_summary = _describe_change(previous, version)
+        version.change_summary = describe_change(previous, version)
         version.save(update_fields=["change_summary"])
         locked.current_version = version
         locked.attention = []
@@ -392,93 +434,6 @@ def mapping_save_version(
     )
     mapping.refresh_from_db()
     return version
-
-
-def _rule_signature(rule: FieldMapping) -> tuple:
-    return (
-        rule.source,
-        rule.source_key,
-        rule.constant,
-        rule.template,
-        rule.option_map,
-        rule.default,
-    )
-
-
-def _describe_change(previous: MappingVersion | None, current: MappingVersion) -> str:
-    if previous is None:
-        return "first version"
-    changes = []
-    if previous.name_template != current.name_template:
-        changes.append(f"process name “{previous.name_template}” → “{current.name_template}”")
-    before = {r.target_field_id: r for r in previous.fields.all()}
-    after = {r.target_field_id: r for r in current.fields.all()}
-    for field_id, rule in after.items():
-        old = before.get(field_id)
-        if old is None or _rule_signature(old) != _rule_signature(rule):
-            changes.append(f"{rule.target_label}: {_describe_rule(old)} → {_describe_rule(rule)}")
-    for field_id, rule in before.items():
-        if field_id not in after:
-            changes.append(f"{rule.target_label}: no longer mapped")
-    for attr, label in (("tags", "tags"), ("folders", "folders"), ("owner_id", "owner")):
-        if getattr(previous, attr) != getattr(current, attr):
-            changes.append(f"{label} changed")
-    if previous.summary_template != current.summary_template:
-        changes.append("summary changed")
-    changes += _launch_rule_changes(previous, current)
-    return "; ".join(changes) or "no changes"
-
-
-def _launch_rule_changes(previous: MappingVersion, current: MappingVersion) -> list[str]:
-    changes = []
-    if previous.condition != current.condition:
-        words = condition_words(launchrules.condition_from_json(current.condition))
-        changes.append(f"Condition changed: {words}")
-    if previous.otherwise != current.otherwise:
-        changes.append(
-            "launches when no other mapping takes the submission"
-            if current.otherwise
-            else "no longer the form's “otherwise” mapping"
-        )
-    for attr, label in (
-        ("people", "who gets the work"),
-        ("deadlines", "deadlines"),
-        ("tag_rules", "tags from answers"),
-    ):
-        if getattr(previous, attr) != getattr(current, attr):
-            changes.append(f"{label} changed")
-    return changes
-
-
-def clause_words(clause: engine.Clause) -> str:
-    """ "Plan is Enterprise", "Seats ≥ 10", "Notes is empty"."""
-    question = clause.label or clause.source_key
-    op = CONDITION_OPS.get(clause.op, clause.op)
-    if clause.op in ("is_empty", "not_empty"):
-        return f"{question} {op}"
-    value = clause.value
-    if isinstance(value, (list, tuple)):
-        value = " or ".join(str(v) for v in value)
-    return f"{question} {op} {value}"
-
-
-def condition_words(condition: engine.Condition | None) -> str:
-    """A condition in words; "every submission" when it has no clause."""
-    if condition is None or not condition.clauses:
-        return "every submission"
-    joiner = " and " if condition.join == "all" else " or "
-    return joiner.join(clause_words(c) for c in condition.clauses)
-
-
-def _describe_rule(rule: FieldMapping | None) -> str:
-    if rule is None or rule.source == FieldMapping.Source.NONE:
-        return "empty"
-    if rule.source == FieldMapping.Source.FIELD:
-        extra = " (options mapped)" if rule.option_map else ""
-        return f"“{rule.source_label or rule.source_key}”{extra}"
-    if rule.source == FieldMapping.Source.CONSTANT:
-        return f"constant {rule.constant!r}"
-    return f"template “{rule.template}”"
 
 
 # --- enable / disable -------------------------------------------------------------------------

@@ -86,24 +86,30 @@ def launch_problems(version: MappingVersion | None, template, form, directory) -
 def launch_context(
     mapping: Mapping, data, form_side: FormSide, template: TemplateSide, version
 ) -> dict:
-    """What the launch-rule sections render (`data`: the posted builder, or None)."""
-    directory, directory_error = _directory(mapping)
+    """What the launch-rule sections render (`data`: the posted builder, or None). A "Complete
+    a task" mapping uses its condition alone ("When to complete"): no people, deadlines or
+    tags, so Tallyfy's members are not read."""
+    task = mapping.kind == Mapping.Kind.COMPLETE_TASK
+    directory, directory_error = (None, "") if task else _directory(mapping)
     launch = LaunchRules(
         data,
         sources=form_side.sources,
-        steps=template.steps,
+        steps=[] if task else template.steps,
         directory=directory,
         saved=Saved.of(version),
         refresh_url=reverse("dashboard:mapping_edit_launch", args=[mapping.pk]),
     )
     problems = launch_problems(version, template, form_side, directory) if data is None else {}
+    if task:
+        problems = {k: v for k, v in problems.items() if k == "condition"}
     return {
+        "task_mode": task,
         "launch": launch,
         "launch_problems": problems,
         "launch_summary": version_summary(version),
         "directory_error": directory_error,
         "steps_unlisted": STEPS_UNLISTED if template.steps is None else "",
-        "routing": routing_lines(mapping),
+        "routing": [] if task else routing_lines(mapping),
         "launch_add": ADD,
         "launch_remove": REMOVE,
     }

@@ -11,7 +11,7 @@ from django import forms
 
 from integrations import engine
 from integrations.mappings import RuleInput
-from integrations.models import FieldMapping
+from integrations.models import FieldMapping, Mapping
 from integrations.tally.answers import Answer
 from integrations.tallyfy.shapes import KickoffField
 
@@ -181,11 +181,49 @@ class MappingSettingsForm(forms.Form):
 
 
 class NewMappingForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="What should a submission do?",
+        choices=[
+            (Mapping.Kind.LAUNCH, "Launch a process"),
+            (Mapping.Kind.COMPLETE_TASK, "Complete a task in a running process"),
+        ],
+        widget=forms.RadioSelect,
+        initial=Mapping.Kind.LAUNCH,
+        required=False,
+    )
     tally_form = forms.ChoiceField(label="Tally form")
     tallyfy_template = forms.ChoiceField(label="Tallyfy template")
+    step = forms.ChoiceField(required=False, label="Step")
     name = forms.CharField(max_length=200, required=False, label="Name (optional)")
 
-    def __init__(self, *args, form_choices, template_choices, **kwargs):
+    def __init__(self, *args, form_choices, template_choices, steps=None, steps_url="", **kwargs):
+        """`steps`: the chosen template's steps (None: not read, or Tallyfy did not list
+        them); an approval step says so. `steps_url` redraws the step picker when the kind
+        or the template changes."""
         super().__init__(*args, **kwargs)
+        redraw = {
+            "hx-get": steps_url,
+            "hx-target": "#step-field",
+            "hx-swap": "outerHTML",
+            "hx-include": "[name=kind]:checked,#id_tallyfy_template,#id_tallyfy",
+            "hx-sync": "#step-field:replace",
+        }
+        self.fields["kind"].widget.attrs.update(redraw)
+        self.fields["tallyfy_template"].widget.attrs.update(redraw)
         self.fields["tally_form"].choices = [("", "Choose a form…"), *form_choices]
         self.fields["tallyfy_template"].choices = [("", "Choose a template…"), *template_choices]
+        self.steps = steps
+        self.fields["step"].choices = [("", "Choose a step…")] + [
+            (s.id, f"{s.title} · approval" if s.is_approval else s.title) for s in steps or ()
+        ]
+
+    def clean_kind(self):
+        # Launching is what a mapping did before there was a choice: the default.
+        return self.cleaned_data.get("kind") or Mapping.Kind.LAUNCH
+
+    def clean(self):
+        data = super().clean()
+        task = data.get("kind") == Mapping.Kind.COMPLETE_TASK
+        if task and self.steps and not data.get("step"):
+            self.add_error("step", "Pick the step whose task a submission completes.")
+        return data

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from . import archive, builder_launch, views
+from . import archive, builder_launch, builder_task, followup, new, views
 
 urlpatterns = [
     path("", views.mapping_list, name="mappings"),
-    path("new/", views.mapping_new, name="mapping_new"),
+    path("new/", new.mapping_new, name="mapping_new"),
     path("<int:pk>/", views.mapping_detail, name="mapping_detail"),
     path("<int:pk>/edit/", views.mapping_edit, name="mapping_edit"),
     path("<int:pk>/edit/row/<str:field_id>/", views.mapping_edit_row, name="mapping_edit_row"),
@@ -15,6 +15,8 @@ urlpatterns = [
         builder_launch.mapping_edit_launch,
         name="mapping_edit_launch",
     ),
+    path("<int:pk>/edit/task/", builder_task.mapping_edit_task, name="mapping_edit_task"),
+    path("<int:pk>/edit/followup/", followup.mapping_followup_hint, name="mapping_followup_hint"),
     path("<int:pk>/listen/", views.mapping_listen, name="mapping_listen"),
     path("<int:pk>/listen/stop/", views.mapping_listen_stop_view, name="mapping_listen_stop"),
     path("<int:pk>/listen/status/", views.mapping_listen_status, name="mapping_listen_status"),

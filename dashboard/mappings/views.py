@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 
 from django.contrib import messages
 from django.http import Http404
@@ -16,43 +15,37 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from integrations import engine, previews
 from integrations.archive import archive_plan
-from integrations.connections import NeedsReconnect, connection_call
+from integrations.connections import NeedsReconnect
 from integrations.directory import fetch_directory
 from integrations.drift import mapping_check_drift
 from integrations.endpoints import endpoint_reregister, mapping_listen_start, mapping_listen_stop
 from integrations.http import ApiError
 from integrations.mappings import (
-    FormSide,
     MappingError,
-    TemplateSide,
     builder_sides,
     engine_rule,
-    fetch_form,
-    fetch_template,
     mapping_blocking_problems,
-    mapping_create,
     mapping_disable,
     mapping_enable,
     mapping_save_version,
+    target_fields,
     version_rules,
 )
 from integrations.models import (
-    Connection,
     Delivery,
     Endpoint,
     Mapping,
-    MappingVersion,
-    Provider,
 )
 from integrations.selectors.mappings import mappings_with_recent_deliveries
-from integrations.selectors.payloads import form_listening
-from integrations.selectors.tally import tally_forms
-from integrations.tally.display import display
 
 from ..access import operator_required, staff_required
 from .archive import not_archived
+from .builder_common import learned_rows, listen_context, read_sides, row_problems, rule_forms_for
 from .builder_launch import launch_context, launch_edit_only
-from .forms import MappingSettingsForm, NewMappingForm, RuleForm
+from .builder_task import task_edit
+from .followup import followup_context
+from .forms import MappingSettingsForm, RuleForm
+from .kind_words import kind_context
 
 
 @staff_required
@@ -71,113 +64,16 @@ def mapping_list(request):
     )
 
 
-def _connections(provider):
-    return list(
-        Connection.objects.filter(provider=provider, status=Connection.Status.ACTIVE).order_by(
-            "label"
-        )
-    )
-
-
-@operator_required
-def mapping_new(request):
-    tally_connections = _connections(Provider.TALLY)
-    tallyfy_connections = _connections(Provider.TALLYFY)
-    if not tally_connections or not tallyfy_connections:
-        return render(
-            request,
-            "dashboard/mappings/new.html",
-            {"missing_connections": True},
-        )
-    tallyfy = _pick(tallyfy_connections, request.GET.get("tallyfy") or request.POST.get("tallyfy"))
-    query = request.GET.get("q", "").strip()
-    forms_overview = tally_forms()
-    form_choices = [
-        (f"{r.connection.pk}:{r.form.id}", f"{r.form.name} · {r.connection.label}")
-        for r in forms_overview.rows
-    ]
-    template_error = ""
-    try:
-        templates = list(
-            connection_call(tallyfy, lambda c: list(c.iter_templates(q=query or None)))
-        )
-    except (ApiError, NeedsReconnect) as exc:
-        templates, template_error = [], str(exc)
-    template_choices = [(t.id, t.title) for t in templates]
-    form = NewMappingForm(
-        request.POST or None, form_choices=form_choices, template_choices=template_choices
-    )
-    if request.method == "POST" and form.is_valid():
-        connection_pk, form_id = form.cleaned_data["tally_form"].split(":", 1)
-        tally = get_object_or_404(Connection, pk=connection_pk, provider=Provider.TALLY)
-        try:
-            form_side = fetch_form(tally, form_id)
-            template_side = fetch_template(tallyfy, form.cleaned_data["tallyfy_template"])
-        except (ApiError, NeedsReconnect) as exc:
-            form.add_error(None, f"Could not read the form or template: {exc}")
-        else:
-            mapping = mapping_create(
-                name=form.cleaned_data["name"],
-                tally_connection=tally,
-                form=form_side,
-                tallyfy_connection=tallyfy,
-                template=template_side,
-                actor=request.user,
-            )
-            messages.success(request, f"Created {mapping}. Now choose where each field comes from.")
-            return redirect("dashboard:mapping_edit", pk=mapping.pk)
-    context = {
-        "form": form,
-        "tallyfy_connections": tallyfy_connections,
-        "tallyfy": tallyfy,
-        "q": query,
-        "template_error": template_error,
-        "forms_problems": forms_overview.problems,
-    }
-    if request.htmx and request.htmx.target == "template-field":
-        return render(request, "dashboard/mappings/new.html#template_field", context)
-    return render(request, "dashboard/mappings/new.html", context)
-
-
-def _pick(connections, pk):
-    for c in connections:
-        if str(c.pk) == str(pk):
-            return c
-    return connections[0]
-
-
 # --- the builder -----------------------------------------------------------------------------
-
-
-def _rule_forms(data, template: TemplateSide, form: FormSide, version: MappingVersion | None):
-    saved = {r.target_field_id: r for r in version.fields.all()} if version else {}
-    sources = form.sources
-    ordered = sorted(template.fields, key=lambda f: (not f.required, f.position or 0))
-    return [RuleForm(data, field=f, sources=sources, rule=saved.get(f.id)) for f in ordered]
-
-
-def _row_problems(spec_rules, template, form) -> dict:
-    problems: dict[str, list] = {}
-    for p in engine.validate_rules(spec_rules, template.fields, form.sources):
-        problems.setdefault(p.field_id, []).append(p)
-    return problems
-
-
-def _read_sides(request, mapping):
-    try:
-        return builder_sides(mapping, fresh=True)
-    except NeedsReconnect as exc:
-        messages.error(request, f"{exc.connection} needs reconnecting before editing.")
-    except ApiError as exc:
-        messages.error(request, f"Could not read the form or the template: {exc}")
-    return None
 
 
 @operator_required
 @not_archived("edited")
 def mapping_edit(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
-    sides = _read_sides(request, mapping)
+    if mapping.kind == Mapping.Kind.COMPLETE_TASK:
+        return task_edit(request, mapping)
+    sides = read_sides(request, mapping)
     if sides is None:
         return redirect("dashboard:mapping_detail", pk=mapping.pk)
     form_side, template = sides
@@ -194,8 +90,9 @@ def mapping_edit(request, pk: int):
         "owner_id": version.owner_id if version else None,
     }
     settings_form = MappingSettingsForm(data, initial=initial)
-    rule_forms = _rule_forms(data, template, form_side, version)
+    rule_forms = rule_forms_for(data, template.fields, form_side, version)
     launch = launch_context(mapping, data, form_side, template, version)
+    followup = followup_context(mapping, data, version)
     problems = {}
     # An add/remove button of the launch rules (without JavaScript) only redraws.
     saving = request.method == "POST" and not launch_edit_only(request.POST)
@@ -204,6 +101,7 @@ def mapping_edit(request, pk: int):
             settings_form.is_valid()
             & all([f.is_valid() for f in rule_forms])
             & launch["launch"].is_valid()
+            & followup["followup_form"].is_valid()
         )
         if valid:
             rules = [f.rule() for f in rule_forms]
@@ -220,6 +118,7 @@ def mapping_edit(request, pk: int):
                 form=form_side,
                 template=template,
                 actor=request.user,
+                followup_form_id=followup["followup_form"].cleaned_data["followup_form_id"],
                 **launch["launch"].values(),
             )
             blocking = mapping_blocking_problems(mapping)
@@ -233,9 +132,10 @@ def mapping_edit(request, pk: int):
             return redirect("dashboard:mapping_detail", pk=mapping.pk)
     else:
         launch["launch"].quiet()
+        followup["followup_form"].quiet()
     if version is not None or saving:
         rules = version_rules(version) if version else ()
-        problems = _row_problems(rules, template, form_side)
+        problems = row_problems(rules, template.fields, form_side)
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
     placeholders = [(s.key, s.label) for s in form_side.sources]
     return render(
@@ -249,36 +149,12 @@ def mapping_edit(request, pk: int):
             "form_side": form_side,
             "placeholders": placeholders,
             "invalid": saving,
-            "learned": _learned_rows(form_side),
+            "learned": learned_rows(form_side),
+            **followup,
             **launch,
-            **_listen_context(mapping),
+            **listen_context(mapping),
         },
     )
-
-
-def _learned_rows(form_side: FormSide) -> list[dict]:
-    """The inputs learned from stored submissions, each with its newest answer shown."""
-    samples = form_side.learned.samples
-    return [
-        {
-            "field": a,
-            "options": ", ".join(o.text for o in a.options),
-            "sample": display(replace(a, value=samples.get(a.key))).text
-            if a.key in samples
-            else "",
-        }
-        for a in form_side.learned.fields
-    ]
-
-
-def _listen_context(mapping: Mapping, *, shown: int | None = None) -> dict:
-    """What the builder's "Listen for a test submission" panel shows; `shown` is how many
-    submissions of the form were stored when the page was drawn (None: now)."""
-    listening = form_listening(
-        tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
-    )
-    shown = listening.stored if shown is None else shown
-    return {"listening": listening, "shown": shown, "new_arrived": listening.stored > shown}
 
 
 @operator_required
@@ -327,7 +203,7 @@ def mapping_listen_status(request, pk: int):
     return render(
         request,
         "dashboard/mappings/builder.html#listen",
-        {"mapping": mapping, **_listen_context(mapping, shown=shown)},
+        {"mapping": mapping, **listen_context(mapping, shown=shown)},
     )
 
 
@@ -357,7 +233,7 @@ def mapping_edit_row(request, pk: int, field_id: str):
             },
         )
         return response
-    field = next((f for f in template.fields if f.id == field_id), None)
+    field = next((f for f in target_fields(mapping, template) if f.id == field_id), None)
     if field is None:
         raise Http404("No such kick-off field in the template")
     rule_form = RuleForm(request.POST, field=field, sources=form_side.sources)
@@ -404,6 +280,7 @@ def mapping_detail(request, pk: int):
             "webhook_left": archived and archive_plan(mapping).webhook == "deleted",
             "recent": Delivery.objects.filter(mapping=mapping).order_by("-created_at")[:10],
             "endpoint": _endpoint(mapping),
+            **kind_context(mapping),
         },
     )
 
