@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, trigger_client_event
 
+from integrations import engine
 from integrations.connections import NeedsReconnect
 from integrations.http import ApiError
 from integrations.mappings import (
@@ -20,6 +21,7 @@ from integrations.mappings import (
     mapping_save_version,
     mapping_step,
     version_rules,
+    version_spec,
 )
 from integrations.models import Mapping
 
@@ -104,9 +106,12 @@ def task_edit(request, mapping: Mapping):
     problems = {}
     if version is not None or saving:
         problems = row_problems(version_rules(version) if version else (), captures, form_side)
-        # integrator: validate_task_spec (engine.validate_task_spec(spec, captures, sources,
-        # is_approval=step.is_approval)): add its problems by field id to `problems`, and
-        # its run/approval ones to `task["task_problems"]`.
+    if version is not None:
+        # The task-specific checks of the saved version (the approval rule above all).
+        checked = engine.validate_task_spec(
+            version_spec(version), captures, form_side.sources, is_approval=step.is_approval
+        )
+        task["approval_problems"] = [p for p in checked if p.field_id == engine.APPROVAL]
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
     return render(
         request,

@@ -376,6 +376,9 @@ def test_an_approval_rule_is_saved_and_reloaded(staff_client, vendors, approval_
     assert selected(page, "approval-source_key") == [PLAN]
     assert selected(page, f"approval-opt-{ENTERPRISE}") == ["approve"]
     assert selected(page, f"approval-opt-{GROWTH}") == [""]
+    # The engine's check of the saved rule shows in the Approval section.
+    section = page.split('id="task-approval"')[1].split("</section>")[0]
+    assert "“Growth” neither approves nor rejects: such a submission will fail." in section
 
 
 def test_an_approval_question_with_nothing_marked_is_refused(staff_client, vendors, approval_step):
