@@ -306,3 +306,12 @@ def parse_cause_key(key: str) -> tuple[str, int | None, str] | None:
     if status and not status.isdigit():
         return None
     return kind, int(status) if status else None, text
+
+
+def cause_words(key: str) -> str:
+    """A cause key in words (its summary), "" for a key that is not one."""
+    parsed = parse_cause_key(key)
+    if parsed is None:
+        return ""
+    kind, status, text = parsed
+    return explain(kind, text[:1].upper() + text[1:], status).summary

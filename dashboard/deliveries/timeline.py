@@ -127,10 +127,6 @@ def delivery_timeline(
     """The entries, oldest first; `audit` in any order."""
     current = d.mapping.current_version_id
     entries: list[tuple[tuple, Entry]] = []
-    received = d.submission.received_at
-    entries.append(
-        ((received, 0, 0), Entry(kind="received", at=received, title="Received from Tally"))
-    )
     for event in audit:
         entry = Entry(
             kind="action", at=event.created_at, title=_action_title(event), who=_actor(event)
@@ -167,7 +163,10 @@ def delivery_timeline(
             )
         )
     entries.sort(key=lambda pair: pair[0])
-    out = [e for _, e in entries]
+    # Received comes first by definition (clocks of the web and worker hosts may differ).
+    received = d.submission.received_at
+    out = [Entry(kind="received", at=received, title="Received from Tally")]
+    out += [e for _, e in entries]
     now = _now_entry(d)
     if now is not None:
         out.append(now)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from integrations import reconcile, retries
+from integrations.explain import cause_words
 from integrations.models import BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
 
@@ -65,6 +66,8 @@ def _describe(filters: queries.DeliveryFilters, mappings: list[Mapping]) -> str:
         parts.append(f"HTTP {filters.http}")
     if filters.q:
         parts.append(f"matching “{filters.q}”")
+    if filters.cause:
+        parts.append(f"failing with “{cause_words(filters.cause)}”")
     return " · ".join(parts) or "all deliveries"
 
 

@@ -3,7 +3,7 @@ delivery's last error (the Deliveries list), or `{{ key|cause_in_words }}` for a
 
 from django import template
 
-from integrations.explain import Explanation, explain, parse_cause_key
+from integrations.explain import Explanation, cause_words, explain
 
 register = template.Library()
 
@@ -27,8 +27,4 @@ def error_in_words(delivery) -> Explanation | None:
 @register.filter
 def cause_in_words(key: str) -> str:
     """A `cause` filter value, in words (for the filter's note on the Deliveries page)."""
-    parsed = parse_cause_key(key)
-    if parsed is None:
-        return ""
-    kind, status, text = parsed
-    return explain(kind, text[:1].upper() + text[1:], status).summary
+    return cause_words(key)
