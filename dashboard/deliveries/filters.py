@@ -11,7 +11,18 @@ from integrations.models import Delivery, Mapping
 from integrations.selectors.deliveries import DeliveryFilters, deliveries_filtered
 
 #: The query parameters the filters read (and carry over to the export and bulk retry).
-FILTER_KEYS = ("q", "status", "kind", "mapping", "form", "preset", "date_from", "date_to", "http")
+FILTER_KEYS = (
+    "q",
+    "status",
+    "kind",
+    "mapping",
+    "form",
+    "preset",
+    "date_from",
+    "date_to",
+    "http",
+    "cause",
+)
 
 
 class DeliveryFilterForm(forms.Form):
@@ -77,6 +88,9 @@ class DeliveryFilterSet(django_filters.FilterSet):
         ],
     )
 
+    # A cause of failure (`integrations.explain.cause_key`), set by the Overview's groups.
+    cause = django_filters.CharFilter(max_length=300, widget=forms.HiddenInput)
+
     class Meta:
         model = Delivery
         fields: list[str] = []
@@ -111,6 +125,7 @@ class DeliveryFilterSet(django_filters.FilterSet):
             http=data.get("http") or "",
             kind=data.get("kind") or "",
             q=(data.get("q") or "").strip(),
+            cause=data.get("cause") or "",
         )
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

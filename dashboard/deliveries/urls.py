@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import detail, views
 
 urlpatterns = [
     path("", views.deliveries, name="deliveries"),
@@ -11,14 +11,15 @@ urlpatterns = [
     path("recover/", views.deliveries_recover, name="deliveries_recover"),
     path("bulk/<int:pk>/", views.deliveries_bulk, name="deliveries_bulk"),
     path("bulk/<int:pk>/cancel/", views.deliveries_bulk_cancel, name="deliveries_bulk_cancel"),
-    path("<int:pk>/", views.delivery_detail, name="delivery_detail"),
+    path("<int:pk>/", detail.delivery_detail, name="delivery_detail"),
     path("<int:pk>/row/", views.delivery_row, name="delivery_row"),
     path("<int:pk>/retry/", views.delivery_retry, name="delivery_retry"),
-    path("<int:pk>/cancel-next/", views.delivery_cancel_next, name="delivery_cancel_next"),
-    path("<int:pk>/use-run/", views.delivery_use_run, name="delivery_use_run"),
+    path("<int:pk>/cancel-next/", detail.delivery_cancel_next, name="delivery_cancel_next"),
+    path("<int:pk>/retry-now/", detail.delivery_retry_now_view, name="delivery_retry_now"),
+    path("<int:pk>/use-run/", detail.delivery_use_run, name="delivery_use_run"),
     path(
         "<int:pk>/launch-unchecked/",
-        views.delivery_launch_unchecked,
+        detail.delivery_launch_unchecked,
         name="delivery_launch_unchecked",
     ),
     # Per mapping: Tally's own delivery log of the webhook for the mapping's form.

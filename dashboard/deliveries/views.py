@@ -5,7 +5,6 @@ of a mapping's webhook."""
 from __future__ import annotations
 
 import csv
-import json
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -16,18 +15,17 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from integrations import reconcile, retries
+from integrations.explain import cause_words
 from integrations.models import BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
-from integrations.tally.answers import answers_from_webhook
-from integrations.tally.display import display
 
 from ..access import can_operate, operator_required, staff_required
+from . import detail
 from .filters import FILTER_KEYS, DeliveryFilterSet
 from .forms import RecoverForm
 
@@ -68,6 +66,8 @@ def _describe(filters: queries.DeliveryFilters, mappings: list[Mapping]) -> str:
         parts.append(f"HTTP {filters.http}")
     if filters.q:
         parts.append(f"matching “{filters.q}”")
+    if filters.cause:
+        parts.append(f"failing with “{cause_words(filters.cause)}”")
     return " · ".join(parts) or "all deliveries"
 
 
@@ -152,53 +152,7 @@ def delivery_row(request, pk: int):
     return _row_response(request, pk)
 
 
-# --- one delivery ------------------------------------------------------------------------
-
-
-def _pretty_payload(delivery: Delivery) -> str:
-    raw = bytes(delivery.submission.raw_body or b"")
-    try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except (ValueError, UnicodeDecodeError):
-        return raw.decode("utf-8", "replace") or json.dumps(
-            delivery.submission.payload, indent=2, ensure_ascii=False
-        )
-
-
-def _detail_context(delivery: Delivery) -> dict:
-    for candidate in delivery.candidates or []:
-        candidate["created"] = parse_datetime(candidate.get("created_at") or "")
-    attempts = queries.delivery_attempts(delivery)
-    for a in attempts:
-        a.request_pretty = (
-            json.dumps(a.request_body, indent=2, ensure_ascii=False) if a.request_body else ""
-        )
-    return {
-        "d": delivery,
-        "attempts": attempts,
-        "in_flight": Delivery.IN_FLIGHT,
-        "retryable": Delivery.RETRYABLE,
-        "current_version": delivery.mapping.current_version,
-    }
-
-
-@staff_required
-def delivery_detail(request, pk: int):
-    """A delivery: the submission, the mapping version, every attempt, what comes next."""
-    delivery = queries.delivery_for_page(pk)
-    if delivery is None:
-        raise Http404("No such delivery.")
-    if request.htmx and request.htmx.target == "delivery-live":
-        return _live_part(request, delivery)
-    context = _detail_context(delivery)
-    answers = [(a, display(a)) for a in answers_from_webhook(delivery.submission.payload or {})]
-    context.update(
-        answers=answers,
-        raw_json=_pretty_payload(delivery),
-        bulk_jobs=queries.delivery_bulk_retries(delivery),
-        audit=queries.delivery_audit_events(delivery),
-    )
-    return render(request, "dashboard/deliveries/detail.html", context)
+# --- one delivery (its page lives in detail.py) ---------------------------------------
 
 
 @operator_required
@@ -217,73 +171,10 @@ def delivery_retry(request, pk: int):
         )
     if request.htmx:
         if request.POST.get("from") == "detail":
-            return _live_answer(request, pk, message, level)
+            return detail.live_answer(request, pk, message, level)
         return _toast(_row_response(request, pk), message, level)
     getattr(messages, level)(request, message)
     return redirect(_safe_next(request, reverse("dashboard:delivery_detail", args=[pk])))
-
-
-@operator_required
-@require_POST
-def delivery_cancel_next(request, pk: int):
-    """Cancel a delivery's scheduled automatic retry."""
-    delivery = get_object_or_404(Delivery, pk=pk)
-    done = retries.delivery_cancel_next(delivery, user=request.user)
-    if done.cancel_accepted:
-        message, level = "The scheduled retry is cancelled. Retry sends it again.", "success"
-    else:
-        message, level = "No retry was scheduled any more.", "warning"
-    return _live_answer(request, pk, message, level)
-
-
-def _live_answer(request, pk: int, message: str, level: str) -> HttpResponse:
-    """The delivery page's live part (HTMX) or a redirect to the page, with `message`."""
-    if request.htmx:
-        return _toast(_live_part(request, queries.delivery_for_page(pk)), message, level)
-    getattr(messages, level)(request, message)
-    return redirect("dashboard:delivery_detail", pk=pk)
-
-
-def _live_part(request, delivery: Delivery) -> HttpResponse:
-    """The live part, plus the heading's state and run button swapped out of band: all that
-    shows the delivery's state changes together."""
-    context = _detail_context(delivery) | {"oob": True}
-    return render(request, "dashboard/deliveries/detail.html#live", context)
-
-
-@operator_required
-@require_POST
-def delivery_use_run(request, pk: int):
-    """Needs a check: staff say which Tallyfy run the unanswered launch made."""
-    delivery = get_object_or_404(
-        Delivery.objects.select_related("mapping__tallyfy_connection"), pk=pk
-    )
-    try:
-        done = retries.delivery_use_run(
-            delivery, run_id=request.POST.get("run_id", ""), user=request.user
-        )
-    except retries.CheckError as exc:
-        return _live_answer(request, pk, str(exc), "error")
-    if done.check_accepted:
-        return _live_answer(
-            request, pk, f"Delivery {pk} now points at run {done.run_id}.", "success"
-        )
-    return _live_answer(
-        request, pk, f"Delivery {pk} is {done.get_status_display().lower()} already.", "warning"
-    )
-
-
-@operator_required
-@require_POST
-def delivery_launch_unchecked(request, pk: int):
-    """Needs a check: staff say the unanswered launch made no run; launch it now."""
-    delivery = get_object_or_404(Delivery, pk=pk)
-    done = retries.delivery_launch_unchecked(delivery, user=request.user)
-    if done.check_accepted:
-        return _live_answer(request, pk, f"Delivery {pk} is being launched.", "success")
-    return _live_answer(
-        request, pk, f"Delivery {pk} is {done.get_status_display().lower()} already.", "warning"
-    )
 
 
 # --- export ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ..models import (
     Mapping,
     Submission,
 )
+from .causes import cause_filter
 
 PAGE_SIZE = 50
 #: Counts per status stop here ("10,000+"): an exact count of a million rows costs more
@@ -75,6 +76,8 @@ class DeliveryFilters:
     http: str = ""  # one of HTTP_CLASSES
     kind: str = ""  # a Mapping.Kind: launches or task completions
     q: str = ""
+    # A cause of failure (`explain.cause_key`): the Overview's "N × …" groups link here.
+    cause: str = ""
     # The search resolved to the newest matching submission ids (`search_resolved`), so a
     # page and its counts run the search once.
     search_ids: tuple[int, ...] | None = None
@@ -154,6 +157,8 @@ def deliveries_filtered(
         qs = qs.filter(created_at__gte=_day_start(filters.date_from))
     if filters.date_to:
         qs = qs.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    if filters.cause:
+        qs = qs.filter(cause_filter(filters.cause))
     if filters.http == "none":
         qs = qs.filter(last_status_code__isnull=True)
     elif filters.http in ("2xx", "4xx", "5xx"):

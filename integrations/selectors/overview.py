@@ -1,5 +1,6 @@
 """The Overview's health at a glance and the queue lag the metrics report: deliveries per
-hour by outcome, failure rate, the latest failures. A fixed number of queries."""
+hour by outcome, failure rate. A fixed number of queries (the failures grouped by cause
+and the success rate per mapping are in `causes`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from ..models import Connection, Delivery, Mapping
-from .deliveries import with_row_data
 
 
 @dataclass
@@ -30,7 +30,6 @@ class OverviewStats:
     totals_24h: Counter
     failure_rate: float | None  # failed / finished, last 24 h; None when nothing finished
     queue_lag: timedelta | None  # age of the oldest delivery waiting for a worker
-    latest_failures: list[Delivery]
     # Deliveries waiting for staff to say whether Tallyfy made their run (any age).
     needs_check: int = 0
 
@@ -92,7 +91,7 @@ def delivery_queue_lag(*, now: datetime | None = None) -> timedelta | None:
 
 
 def overview_stats(*, now: datetime | None = None) -> OverviewStats:
-    """Health at a glance (seven queries)."""
+    """Health at a glance (six queries)."""
     now = now or timezone.now()
     connections = list(Connection.objects.exclude(status=Connection.Status.ACTIVE))
     mappings = [
@@ -119,11 +118,6 @@ def overview_stats(*, now: datetime | None = None) -> OverviewStats:
         totals.update(b.counts)
     finished = totals[Delivery.Status.SUCCEEDED] + totals[Delivery.Status.FAILED]
     rate = totals[Delivery.Status.FAILED] / finished if finished else None
-    failures = list(
-        with_row_data(Delivery.objects.filter(status=Delivery.Status.FAILED)).order_by(
-            "-created_at", "-id"
-        )[:10]
-    )
     return OverviewStats(
         connections_needing_attention=connections,
         mappings_needing_attention=mappings,
@@ -131,6 +125,5 @@ def overview_stats(*, now: datetime | None = None) -> OverviewStats:
         totals_24h=totals,
         failure_rate=rate,
         queue_lag=delivery_queue_lag(now=now),
-        latest_failures=failures,
         needs_check=Delivery.objects.filter(status=Delivery.Status.NEEDS_CHECK).count(),
     )

@@ -21,7 +21,8 @@
         data: s.data,
         borderColor: color,
         backgroundColor: line ? color + "22" : color,
-        fill: line,
+        fill: line && !spec.percent,
+        spanGaps: true,
         tension: 0.25,
         pointRadius: spec.labels.length > 60 ? 0 : 2,
         borderWidth: line ? 2 : 0,
@@ -33,6 +34,11 @@
     var scales = {};
     scales[indexAxis] = { stacked: spec.stacked, grid: { display: false }, ticks: { autoSkip: !spec.horizontal, maxRotation: 0 } };
     scales[valueAxis] = { stacked: spec.stacked, beginAtZero: true, ticks: { precision: 0 } };
+    // A share in percent (the Overview's success rate): 0–100 %, days without data skipped.
+    if (spec.percent) {
+      scales[valueAxis].max = 100;
+      scales[valueAxis].ticks = { callback: function (v) { return v + "%"; } };
+    }
     canvas.dataset.drawn = "1";
     return new window.Chart(canvas, {
       type: line ? "line" : "bar",

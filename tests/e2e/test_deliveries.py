@@ -100,10 +100,10 @@ def test_a_failed_delivery_is_fixed_with_retry_and_shows_its_run(
     row.get_by_role(
         "link", name=delivery.submission.submitted_at.strftime("%Y-%m-%d %H:%M:%S")
     ).click()
-    expect(page.locator("#attempts li")).to_have_count(len(attempts))
+    expect(page.locator("#timeline li.tl-attempt")).to_have_count(len(attempts))
     expect(page.locator(".run-link")).to_be_visible()
-    expect(page.locator("#attempts")).to_contain_text("Staff retry by olivia")
-    expect(page.locator("#attempts")).to_contain_text("HTTP 500")
+    expect(page.locator("#timeline")).to_contain_text("Staff retry by olivia")
+    expect(page.locator("#timeline")).to_contain_text("HTTP 500")
     screenshot(page, "deliveries-3-delivery-page")
 
     page.goto(delivery.run_url)
