@@ -206,10 +206,22 @@ def _save_values(calls: Calls, run_id: str, task: TallyfyTask, values: dict, lab
 
 
 def _done(delivery: Delivery, run_id: str, task: TallyfyTask, *, adopted: bool, body) -> Outcome:
+    """Completed now, or found complete already (then this submission's answers were not
+    saved: said on the delivery, so nobody thinks they were)."""
     return Outcome(
         status=Delivery.Status.SUCCEEDED,
         attempt_outcome=(
-            DeliveryAttempt.Outcome.ADOPTED if adopted else DeliveryAttempt.Outcome.SUCCEEDED
+            DeliveryAttempt.Outcome.ALREADY_COMPLETE
+            if adopted
+            else DeliveryAttempt.Outcome.SUCCEEDED
+        ),
+        error_kind="already_complete" if adopted else "",
+        error_message=(
+            f"The task “{task.title or delivery.mapping.step_name}” was already complete: "
+            "nothing was saved or completed again, and this submission's answers were not "
+            "written to it."
+            if adopted
+            else ""
         ),
         response_status=200 if adopted else 201,
         response_body="Already complete: nothing was sent again." if adopted else "",

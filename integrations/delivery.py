@@ -503,7 +503,14 @@ def _finish(
     }
     if outcome.run is not None:
         org = delivery.mapping.tallyfy_connection.external_id
-        updates.update(run_id=outcome.run.id, run_url=run_url(org, outcome.run.id), last_error="")
+        # A success keeps only what staff should still read (a warning, a task that was
+        # already complete); errors of earlier tries are gone.
+        kept = outcome.error_kind in ("warnings", "already_complete")
+        updates.update(
+            run_id=outcome.run.id,
+            run_url=run_url(org, outcome.run.id),
+            last_error=outcome.error_message if kept else "",
+        )
     if outcome.task_id:
         updates["task_id"] = outcome.task_id
     with transaction.atomic():

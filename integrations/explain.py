@@ -73,6 +73,8 @@ def infer_kind(message: str, status: int | None) -> str:
         return ""
     if "Held until the Tallyfy connection is reconnected" in text:
         return "needs_reconnect"
+    if "was already complete: nothing was saved" in text:
+        return "already_complete"
     if "no complete answer" in text or "the run may exist" in text:
         return "outcome_unknown"
     if text.startswith("Gave up after"):
@@ -220,6 +222,13 @@ def explain(
         sentence = f"Another mapping of this form took this submission: {line}"
         summary = "Routed to another mapping"
         step = "Nothing to do, unless it belongs here: then edit the conditions and retry."
+    elif kind == "already_complete":
+        sentence = line
+        summary = "Task already complete: answers not saved"
+        step = (
+            "If these answers matter, add them to the task in Tallyfy by hand; Kickoff never "
+            "completes a task twice."
+        )
     elif kind == "warnings":
         sentence = f"Sent, with a warning: {line}"
         summary = f"Sent with a warning: {line}"

@@ -529,6 +529,8 @@ class DeliveryAttempt(models.Model):
         NEEDS_CHECK = "needs_check", "Needs a check"
         SKIPPED = "skipped", "Skipped — no rule matched"
         ROUTED = "routed", "Routed elsewhere"
+        # "Complete a task": the task was complete before this try wrote anything.
+        ALREADY_COMPLETE = "already_complete", "Task already complete"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()

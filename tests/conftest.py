@@ -102,6 +102,7 @@ def live_kickoff(live_server, settings, transactional_db):
     settings.TALLY_API_BASE_URL = f"{sandbox}/tally/api"
     settings.TALLY_OAUTH_AUTHORIZE_URL = f"{sandbox}/tally/oauth/authorize"
     settings.TALLY_OAUTH_TOKEN_URL = f"{sandbox}/tally/api/oauth/token"
+    settings.TALLY_FORMS_BASE_URL = f"{sandbox}/tally/r"
     settings.TALLYFY_API_BASE_URL = f"{sandbox}/tallyfy/api"
     settings.TALLYFY_OAUTH_AUTHORIZE_URL = f"{sandbox}/tallyfy/oauth/authorize"
     settings.TALLYFY_OAUTH_TOKEN_URL = f"{sandbox}/tallyfy/oauth/token"

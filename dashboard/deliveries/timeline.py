@@ -37,6 +37,8 @@ def attempt_badge(
         return "Succeeded", "ok"
     if outcome == Outcome.ADOPTED:
         return "Found its earlier run", "ok"
+    if outcome == Outcome.ALREADY_COMPLETE:
+        return "Task already complete", "warn"
     if outcome in (Outcome.SKIPPED, Outcome.ROUTED):
         return attempt.get_outcome_display(), ""
     if attempt.error_kind == "validation":

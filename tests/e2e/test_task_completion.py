@@ -222,7 +222,7 @@ def test_a_follow_up_sign_off_completes_the_approval_once(
     expect(page.get_by_role("heading", name=f"Delivery {first.pk}")).to_be_visible()
     expect(page.locator(".status-big .badge")).to_have_text("Succeeded")
     expect(page.locator(".status-card")).to_contain_text("Completed the task “Client sign-off”")
-    attempt = page.locator("#attempts li.attempt")
+    attempt = page.locator("#timeline li[data-kind=attempt]")
     expect(attempt).to_have_count(1)
     expect(attempt.locator(".attempt-head .badge")).to_have_text("Succeeded")
     calls = attempt.locator("table.calls tbody tr")
@@ -235,7 +235,7 @@ def test_a_follow_up_sign_off_completes_the_approval_once(
     expect(calls.nth(2)).to_contain_text("Save “Go-live date”")
     expect(calls.nth(2).locator("td").nth(1)).to_contain_text(GO_LIVE)
     expect(calls.nth(3)).to_contain_text("Complete “Client sign-off”")
-    expect(calls.nth(3).locator("td").nth(1)).to_contain_text("'is_approved': True")
+    expect(calls.nth(3).locator("td").nth(1)).to_contain_text('"is_approved": true')
     expect(calls.nth(3)).to_contain_text("HTTP 201")
     expect(attempt.locator("tr.call-failed")).to_have_count(0)
     screenshot(page, "task-completion-2-delivery")
@@ -259,11 +259,10 @@ def test_a_follow_up_sign_off_completes_the_approval_once(
     second = Delivery.objects.filter(mapping=signoff).exclude(pk=first.pk).get()
     page.goto(f"{base}/deliveries/{second.pk}/")
     expect(page.locator(".status-big .badge")).to_have_text("Succeeded")
-    attempt = page.locator("#attempts li.attempt")
+    attempt = page.locator("#timeline li[data-kind=attempt]")
     expect(attempt).to_have_count(1)
-    expect(attempt.locator(".attempt-head .badge")).to_have_text(
-        "Found the run of an earlier attempt"
-    )
+    expect(attempt.locator(".attempt-head .badge")).to_have_text("Task already complete")
+    expect(attempt).to_contain_text("this submission's answers were not written to it")
     calls = attempt.locator("table.calls tbody tr")
     expect(calls).to_have_count(1)  # read the tasks; no field saved, no completion
     expect(calls.first).to_contain_text("Read the run's tasks")
