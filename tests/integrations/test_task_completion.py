@@ -159,7 +159,8 @@ def test_a_task_already_complete_is_adopted_never_completed_twice(db, operator, 
     delivery = complete(task_mapping(run_match=BY_EMAIL))
 
     assert delivery.status == Delivery.Status.SUCCEEDED
-    assert delivery.attempts.get().outcome == "adopted"
+    assert delivery.attempts.get().outcome == "already_complete"
+    assert "answers were not written" in delivery.last_error
     assert not tallyfy.routes["captures"].called
     assert not tallyfy.routes["complete"].called
 
@@ -240,7 +241,7 @@ def test_a_completion_lost_to_a_503_is_found_done_on_the_next_try(db, operator, 
 
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED
-    assert delivery.attempts.order_by("-number").first().outcome == "adopted"
+    assert delivery.attempts.order_by("-number").first().outcome == "already_complete"
     assert tallyfy.routes["complete"].call_count == 1
 
 
