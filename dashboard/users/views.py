@@ -29,12 +29,13 @@ def users(request):
 @require_POST
 def user_role(request, pk: int):
     person = get_object_or_404(get_user_model(), pk=pk, is_active=True)
+    role = request.POST.get("role", "")
     try:
-        changed = set_role(actor=request.user, user=person, role=request.POST.get("role", ""))
+        changed = set_role(actor=request.user, user=person, role=role)
     except RoleRefused as exc:
         messages.error(request, str(exc))
     else:
-        label = dict(CHOICES)[role_of(person)]
+        label = dict(CHOICES)[role]
         if changed:
             messages.success(request, f"{person.get_username()} is now: {label}.")
         else:
