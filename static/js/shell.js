@@ -33,6 +33,15 @@
     });
   }
 
+  // Rows are swapped by HTMX (a retry, live status polling): remember the chosen row by id.
+  var currentId = null;
+
+  function markRow(tr) {
+    tr.classList.add("kb-current");
+    tr.setAttribute("aria-current", "true");
+    if (!tr.hasAttribute("tabindex")) tr.setAttribute("tabindex", "-1");
+  }
+
   function currentRow() {
     return document.querySelector("#main tr.kb-current");
   }
@@ -42,11 +51,10 @@
     if (!list.length) return;
     var at = list.indexOf(currentRow());
     var next = at < 0 ? (step > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, at + step));
-    list.forEach(function (tr) { tr.classList.remove("kb-current"); tr.removeAttribute("aria-selected"); });
+    list.forEach(function (tr) { tr.classList.remove("kb-current"); tr.removeAttribute("aria-current"); });
     var tr = list[next];
-    tr.classList.add("kb-current");
-    tr.setAttribute("aria-selected", "true");
-    if (!tr.hasAttribute("tabindex")) tr.setAttribute("tabindex", "-1");
+    currentId = tr.id || null;
+    markRow(tr);
     tr.focus();
     tr.scrollIntoView({ block: "nearest" });
   }
@@ -119,6 +127,8 @@
       : null;
   });
   document.addEventListener("htmx:afterSettle", function (e) {
+    var chosen = currentId && document.getElementById(currentId);
+    if (chosen && !chosen.classList.contains("kb-current")) markRow(chosen);
     if (!lost) return;
     var active = document.activeElement;
     if (active && active !== document.body && document.contains(active)) { lost = null; return; }

@@ -9,7 +9,8 @@ from dashboard.access import OPERATORS_ONLY_MESSAGE, STAFF_ONLY_MESSAGE
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("who", "role"), [("viewer", "Viewer"), ("operator", "Operator"), ("admin_user", "Administrator")]
+    ("who", "role"),
+    [("viewer", "Viewer"), ("operator", "Operator"), ("admin_user", "Administrator")],
 )
 def test_the_sidebar_says_the_role(client, request, who, role):
     client.force_login(request.getfixturevalue(who))

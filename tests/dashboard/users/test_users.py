@@ -20,15 +20,16 @@ def admin_client(client, admin):
 
 
 def _set(client, person, role):
-    return client.post(reverse("dashboard:user_role", args=[person.pk]), {"role": role}, follow=True)
+    url = reverse("dashboard:user_role", args=[person.pk])
+    return client.post(url, {"role": role}, follow=True)
 
 
 @pytest.mark.django_db
 def test_the_page_lists_people_with_their_roles(admin_client, operator, viewer):
     html = admin_client.get(reverse("dashboard:users")).content.decode()
     assert "Users &amp; roles" in html
-    assert '<option value="operator" selected>' in html.split('id="user-%d"' % operator.pk)[1]
-    assert '<option value="viewer" selected>' in html.split('id="user-%d"' % viewer.pk)[1]
+    assert '<option value="operator" selected>' in html.split(f'id="user-{operator.pk}"')[1]
+    assert '<option value="viewer" selected>' in html.split(f'id="user-{viewer.pk}"')[1]
     # Superusers find it in the navigation; nobody needs /admin/ for roles.
     assert ">Users &amp; roles</a>" in html
 
@@ -81,7 +82,7 @@ def test_an_admin_cannot_take_away_their_own_rights(admin_client, admin):
     assert not AuditEvent.objects.filter(action="user.role_changed").exists()
     # Their own row offers no role picker to begin with.
     html = admin_client.get(reverse("dashboard:users")).content.decode()
-    assert 'id="role-%d"' % admin.pk not in html
+    assert f'id="role-{admin.pk}"' not in html
 
 
 @pytest.mark.django_db
