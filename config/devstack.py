@@ -43,6 +43,40 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
+def wait_until_up(url: str, timeout: float = 30.0) -> bool:
+    """Wait for the web process to answer, so the banner comes after the start-up noise."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310 (our own URL)
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def print_banner(url: str, *, sandbox: bool, up: bool = True, out=None) -> None:
+    """What to open and how to sign in: printed last, so it is the last thing on screen."""
+    lines = [
+        "",
+        "  " + "-" * 60,
+        "  Ctrl-C stops web, worker, dispatcher and beat.",
+    ]
+    if sandbox:
+        lines.append(f"  Sandbox vendors (Tally and Tallyfy stand-ins): {url}/sandbox/")
+    if not up:
+        lines.append("  The web process has not answered yet; it may still be starting.")
+    lines += [
+        f"  Open Kickoff:  {url}/",
+        f"  Sign in as:    {DEMO_USER} / {DEMO_PASSWORD}",
+        "  " + "-" * 60,
+        "",
+    ]
+    print("\n".join(lines), file=out or sys.stdout, flush=True)
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -55,18 +89,17 @@ def main() -> int:
         "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "INFO", "-c", "2"],
         "dispatcher": [python, "manage.py", "dispatch_deliveries"],
-        "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "INFO"],
+        # Beat at INFO logs each due task: the sandbox's every 5 s buries everything else.
+        "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "WARNING"],
     }
     procs = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
     url = os.environ["PUBLIC_BASE_URL"]
-    print(
-        f"\n  Kickoff is starting at {url}/\n"
-        f"  Sign in as {DEMO_USER} / {DEMO_PASSWORD}\n"
-        f"  Sandbox vendors: {url}/sandbox/\n"
-        "  Ctrl-C stops web, worker, dispatcher and beat.\n",
-        flush=True,
-    )
     try:
+        up = wait_until_up(url)
+        time.sleep(4)  # the worker and beat print their start-up banners after web is up
+        from django.conf import settings
+
+        print_banner(url, sandbox=settings.SANDBOX, up=up)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)
         dead = [name for name, p in procs.items() if p.poll() is not None]

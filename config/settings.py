@@ -416,7 +416,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"quiet_ticks": {"()": "config.logfilters.QuietTicks"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # Beat logs every due task at INFO; the sandbox's 5-second one would flood the log.
+        "celery.beat": {"level": "WARNING"},
+        "celery.worker.strategy": {"filters": ["quiet_ticks"]},
+        "celery.app.trace": {"filters": ["quiet_ticks"]},
+    },
 }

@@ -12,4 +12,5 @@ urlpatterns = [
     path("forms/", include("dashboard.tally_forms.urls")),
     path("mappings/", include("dashboard.mappings.urls")),
     path("deliveries/", include("dashboard.deliveries.urls")),
+    path("users/", include("dashboard.users.urls")),
 ]

@@ -64,6 +64,9 @@ class RuleForm(forms.Form):
         choices += [(f"field:{s.key}", f"{s.label or s.key} · {s.type}") for s in self.compatible]
         choices += [(CONSTANT, "A constant value…"), (TEMPLATE, "A text template…")]
         self.fields["source"].choices = choices
+        # The builder shows these inputs without a visible <label>: name them for screen readers.
+        self.fields["constant"].widget.attrs["aria-label"] = f"Constant value for {field.label}"
+        self.fields["template"].widget.attrs["aria-label"] = f"Text template for {field.label}"
         if field.field_type in CHOICE_TYPES:
             self.fields["constant"].help_text = "One of: " + ", ".join(
                 f"“{o.text}”" for o in field.options

@@ -1,6 +1,8 @@
 // Toasts: Django messages on page load, and HX-Trigger {"toast": {...}} from HTMX replies.
 (function () {
+  // Errors stay until dismissed: a failure must not vanish before it is read.
   function dismissLater(el) {
+    if (el.classList.contains("toast-error")) return;
     setTimeout(function () { el.remove(); }, 6000);
   }
   function show(message, level) {
@@ -8,7 +10,7 @@
     if (!box) return;
     var el = document.createElement("div");
     el.className = "toast toast-" + (level || "info");
-    el.setAttribute("role", "status");
+    el.setAttribute("role", level === "error" ? "alert" : "status");
     el.textContent = message;
     var close = document.createElement("button");
     close.type = "button"; close.className = "toast-close"; close.setAttribute("aria-label", "Dismiss");

@@ -1,0 +1,1 @@
+"""Users & roles: superusers give staff their role without going to /admin/."""
