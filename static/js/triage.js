@@ -56,7 +56,7 @@
   // A row's reply names its status before it is swapped in: a change re-counts at once.
   document.addEventListener("delivery-row", function (e) {
     var row = document.getElementById("delivery-" + e.detail.id);
-    if (row && row.getAttribute("data-status") !== e.detail.status) recount();
+    if (row && row.getAttribute("data-row-status") !== e.detail.status) recount();
   });
 
   // --- selection ---------------------------------------------------------------------
