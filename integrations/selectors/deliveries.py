@@ -43,7 +43,7 @@ SEARCH_LIMIT = 500
 #: Error text is searched among the newest this many deliveries with an error that match
 #: the other filters: `last_error` has no text index, and a LIKE over every row of a
 #: million-row table is a sequential scan (tests.bench.deliveries).
-ERROR_SEARCH_WINDOW = 5_000
+ERROR_SEARCH_WINDOW = 2_000
 #: Statuses whose `last_error` says something (a reason, for skipped and routed ones).
 ERROR_STATUSES = (
     Delivery.Status.FAILED,
@@ -112,10 +112,18 @@ class DeliveryFilters:
 
     @property
     def searches_errors(self) -> bool:
-        """Whether the search also reads error text: not for a `#id`, a reference or an
-        e-mail address, which name their rows exactly."""
+        """Whether the search also reads error text: not for a `#id`, a reference, an
+        e-mail address or an id (one token with a digit in it, not all digits: a run,
+        submission or respondent id), which name their rows exactly; "422" still does."""
         q = self.q.strip()
-        return bool(q) and "@" not in q and self.delivery_id is None and self.reference is None
+        looks_like_id = _ID_LIKE.fullmatch(q) is not None and not q.isdigit()
+        return (
+            bool(q)
+            and "@" not in q
+            and not looks_like_id
+            and self.delivery_id is None
+            and self.reference is None
+        )
 
     def without_status(self) -> DeliveryFilters:
         return replace(self, status="")
@@ -125,6 +133,7 @@ class DeliveryFilters:
         return replace(self, search_ids=None, error_ids=()) == DeliveryFilters()
 
 
+_ID_LIKE = re.compile(r"[A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*")
 _DELIVERY_ID = re.compile(r"#\s*([0-9]{1,18})")
 
 

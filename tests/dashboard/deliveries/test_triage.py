@@ -218,3 +218,21 @@ def test_a_row_tells_the_page_its_status(staff_client, mapping, status):
     assert (
         f'"delivery-row": {{"id": {d.pk}, "status": "{status}"}}' in response.headers["HX-Trigger"]
     )
+
+
+@pytest.mark.parametrize(
+    "q, reads_errors",
+    [
+        ("not a member", True),
+        ("timeout", True),
+        ("422", True),  # an HTTP status in the error
+        ("#12", False),
+        ("zoe@example.com", False),
+        ("run12345", False),  # an id: exact look-ups only, the error window is not read
+        ("a1b2c3d4e5f60718293a4b5c6d7e8f90", False),
+    ],
+)
+def test_which_searches_read_error_text(q, reads_errors):
+    from integrations.selectors.deliveries import DeliveryFilters
+
+    assert DeliveryFilters(q=q).searches_errors is reads_errors
