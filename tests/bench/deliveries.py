@@ -438,6 +438,13 @@ def _write_doc(postgres, n, seeded, results, bulk_total, bulk_s, recount_ms) -> 
         "(migration 0012, which replaced `submission_search_fts` and runs ANALYZE: without "
         "the expression's statistics the domain every row has took 12 s).",
         "",
+        "Error text (`Delivery.last_error`, no text index) is searched among the newest "
+        "`ERROR_SEARCH_WINDOW` deliveries with an error that match the other filters (one "
+        "bounded index scan, then a LIKE over at most that many rows), and not at all for a "
+        "`#id`, an e-mail, a reference or an id-like token. The list's polls: the chips' "
+        "counts (every 5 s while a row shown is in flight or retrying), the capped count of "
+        "rows newer than the first one shown (every 5 s), one row.",
+        "",
         f"Its progress page counts where the {bulk_total:,} deliveries it retried stand now "
         f"(one grouped query: {recount_ms:.0f} ms at p50); above "
         "`retries.OUTCOMES_CACHED_FROM` retried deliveries that count is cached for "
