@@ -122,6 +122,7 @@ def list_context(request, filters: queries.DeliveryFilters, form, cursor: str = 
         "in_flight": Delivery.IN_FLIGHT,
         "retryable": Delivery.RETRYABLE,
         "selectable": can_operate(request.user),
+        "any_retryable": any(d.status in Delivery.RETRYABLE for d in page.rows),
         "counts": counts,
         "retryable_shown": sum(c.count for c in counts if c.status in Delivery.BULK_RETRYABLE),
         "newest": newest,

@@ -236,3 +236,11 @@ def test_which_searches_read_error_text(q, reads_errors):
     from integrations.selectors.deliveries import DeliveryFilters
 
     assert DeliveryFilters(q=q).searches_errors is reads_errors
+
+
+def test_no_selection_button_when_no_row_shown_can_be_retried(staff_client, mapping):
+    make(mapping, status="succeeded")
+    assert "Retry selected" not in staff_client.get(URL).text
+
+    make(mapping)
+    assert "Retry selected" in staff_client.get(URL).text
