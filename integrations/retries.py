@@ -119,6 +119,47 @@ def delivery_retry(
     return _fresh(delivery, retry_accepted=accepted)
 
 
+#: "Retry selected" takes at most this many rows at once (a page and a few "Older" loads).
+SELECTION_MAX = 500
+
+
+def delivery_retry_selection(ids: list[int], *, user) -> tuple[list[int], list[int]]:
+    """Retry the deliveries staff ticked, each with its own mapping version: the same
+    conditional retry as one row's Retry, so a double submit or a row that settled or left
+    the retryable statuses meanwhile is skipped, never sent twice. Returns (retried,
+    skipped) ids. A fixed number of queries plus one UPDATE and one audit row per id."""
+    ids = sorted(set(ids))[:SELECTION_MAX]
+    rows = {
+        pk: status for pk, status in Delivery.objects.filter(pk__in=ids).values_list("pk", "status")
+    }
+    retried: list[int] = []
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        for pk in ids:
+            if pk not in rows or not _mark_for_retry(
+                pk, use_current_version=False, current_version_id=None
+            ):
+                continue
+            retried.append(pk)
+            audit_record(
+                actor=user,
+                action="delivery.retried",
+                obj=Delivery(pk=pk),
+                summary=f"Retried delivery {pk} with its own version (selection)",
+                from_status=rows[pk],
+                use_current_version=False,
+            )
+        publish = list(retried)
+        transaction.on_commit(
+            lambda: [
+                task_publish(RETRY_DELIVERY, pk, DeliveryAttempt.Trigger.STAFF, user_id, False)
+                for pk in publish
+            ]
+        )
+    skipped = [pk for pk in ids if pk not in set(retried)]
+    return retried, skipped
+
+
 def delivery_cancel_next(delivery: Delivery, *, user) -> Delivery:
     """Cancel a scheduled automatic retry (retrying → cancelled). Retry brings it back.
 

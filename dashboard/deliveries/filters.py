@@ -46,8 +46,9 @@ class DeliveryFilterSet(django_filters.FilterSet):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Submission or respondent id, answer text, e-mail, "
-                "Tallyfy run id or Kickoff reference",
+                "placeholder": "#id, e-mail, answer or error text, submission or run id…",
+                "title": "A delivery (#123), a submission or respondent id, an e-mail, words "
+                "of an answer or of an error, a Tallyfy run id or a Kickoff reference",
             }
         ),
     )

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from . import detail, views
+from . import detail, triage, views
 
 urlpatterns = [
     path("", views.deliveries, name="deliveries"),
+    path("newer/", triage.deliveries_newer, name="deliveries_newer"),
+    path("retry-selected/", triage.deliveries_retry_selected, name="deliveries_retry_selected"),
     path("export.csv", views.deliveries_export, name="deliveries_export"),
     path("retry-all/", views.deliveries_bulk_retry, name="deliveries_bulk_retry"),
     path("recover/", views.deliveries_recover, name="deliveries_recover"),

@@ -96,31 +96,68 @@ def _safe_next(request, fallback: str) -> str:
 # --- the list ----------------------------------------------------------------------------
 
 
+#: Filters that live under "More filters" (the bar shows search, status, mapping, when).
+MORE_FILTERS = ("kind", "form", "date_from", "date_to", "http")
+
+
+def list_context(request, filters: queries.DeliveryFilters, form, cursor: str = "") -> dict:
+    """What the list's results show: a page, its counts, what polls keep it true."""
+    page = queries.deliveries_page(filters, cursor=cursor, size=queries.PAGE_SIZE)
+    first = page.rows[0] if page.rows else None
+    # The poll for newer rows starts from the first row's keyset (or now, on an empty page).
+    newest = (
+        queries.encode_cursor(first.created_at, first.pk)
+        if first
+        else (queries.encode_cursor(timezone.now(), 0))
+    )
+    counts = queries.status_counts(filters)
+    params = _filter_params(request.GET)
+    return {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "cursor": cursor,
+        "filter_qs": _querystring(params),
+        "more_filters": sum(1 for k in MORE_FILTERS if params.get(k)),
+        "in_flight": Delivery.IN_FLIGHT,
+        "retryable": Delivery.RETRYABLE,
+        "selectable": can_operate(request.user),
+        "any_retryable": any(d.status in Delivery.RETRYABLE for d in page.rows),
+        "counts": counts,
+        "retryable_shown": sum(c.count for c in counts if c.status in Delivery.BULK_RETRYABLE),
+        "newest": newest,
+        "newer_poll_seconds": NEWER_POLL_SECONDS,
+        "error_window": f"{queries.ERROR_SEARCH_WINDOW:,}",
+    }
+
+
+#: How often an open list asks whether newer deliveries arrived.
+NEWER_POLL_SECONDS = 5
+
+
 @staff_required
 def deliveries(request):
     """Every delivery, newest first: filters in the URL, search, counts, keyset pages."""
     mappings = _mappings()
     form, filters = _filter_form(request.GET, mappings)
     filters = queries.search_resolved(filters)  # the search runs once for rows and counts
+    if request.htmx and request.GET.get("part") == "counts":
+        # The chips re-count while rows move (static/js/triage.js asks).
+        context = {"filters": filters, "counts": queries.status_counts(filters)}
+        return render(request, "dashboard/deliveries/list.html#counts", context)
     cursor = request.GET.get("after", "")
-    page = queries.deliveries_page(filters, cursor=cursor, size=queries.PAGE_SIZE)
-    context = {
-        "form": form,
-        "filters": filters,
-        "page": page,
-        "cursor": cursor,
-        "filter_qs": _querystring(_filter_params(request.GET)),
-        "in_flight": Delivery.IN_FLIGHT,
-        "retryable": Delivery.RETRYABLE,
-    }
-    if request.htmx and request.GET.get("after"):
+    if request.htmx and cursor:
         # "Older deliveries": the next rows replace the button row.
+        page = queries.deliveries_page(filters, cursor=cursor, size=queries.PAGE_SIZE)
+        context = {
+            "page": page,
+            "cursor": cursor,
+            "in_flight": Delivery.IN_FLIGHT,
+            "retryable": Delivery.RETRYABLE,
+            "selectable": can_operate(request.user),
+        }
         return render(request, "dashboard/deliveries/list.html#more_rows", context)
-    context["counts"] = queries.status_counts(filters)
-    context["any_matching"] = any(c.count for c in context["counts"])
-    context["retryable_shown"] = sum(
-        c.count for c in context["counts"] if c.status in Delivery.BULK_RETRYABLE
-    )
+    context = list_context(request, filters, form, cursor)
     if request.htmx and request.htmx.target == "results":
         return render(request, "dashboard/deliveries/list.html#results", context)
     context["bulk_jobs"] = queries.running_bulk_retries()
@@ -139,16 +176,26 @@ def _row(pk: int) -> Delivery:
 
 
 def _row_response(request, pk: int) -> HttpResponse:
-    return render(
+    row = _row(pk)
+    selectable = bool(request.GET.get("sel") or request.POST.get("sel"))
+    response = render(
         request,
         "dashboard/deliveries/list.html#row",
-        {"d": _row(pk), "in_flight": Delivery.IN_FLIGHT, "retryable": Delivery.RETRYABLE},
+        {
+            "d": row,
+            "in_flight": Delivery.IN_FLIGHT,
+            "retryable": Delivery.RETRYABLE,
+            "selectable": selectable and can_operate(request.user),
+        },
     )
+    # The page compares it with the row it replaces: a row that settled re-counts the chips.
+    return trigger_client_event(response, "delivery-row", {"id": row.pk, "status": row.status})
 
 
 @staff_required
 def delivery_row(request, pk: int):
-    """One row of the list (in-flight rows poll this until they settle)."""
+    """One row of the list (in-flight rows poll this until they settle; a retrying row
+    asks when its next try is due)."""
     return _row_response(request, pk)
 
 

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from ..engine.marker import find_marker
@@ -40,6 +41,20 @@ PAGE_SIZE = 50
 COUNT_CAP = 1_000
 #: A search looks at the newest this many matching submissions for the page.
 SEARCH_LIMIT = 500
+#: Error text is searched among the newest this many deliveries with an error that match
+#: the other filters: `last_error` has no text index, and a LIKE over every row of a
+#: million-row table is a sequential scan (tests.bench.deliveries).
+ERROR_SEARCH_WINDOW = 2_000
+#: Statuses whose `last_error` says something (a reason, for skipped and routed ones).
+ERROR_STATUSES = (
+    Delivery.Status.FAILED,
+    Delivery.Status.RETRYING,
+    Delivery.Status.HELD,
+    Delivery.Status.NEEDS_CHECK,
+    Delivery.Status.CANCELLED,
+    Delivery.Status.SKIPPED,
+    Delivery.Status.ROUTED,
+)
 RUN_ID_MAX = Delivery._meta.get_field("run_id").max_length
 DATE_PRESETS = {
     "1h": timedelta(hours=1),
@@ -81,6 +96,8 @@ class DeliveryFilters:
     # The search resolved to the newest matching submission ids (`search_resolved`), so a
     # page and its counts run the search once.
     search_ids: tuple[int, ...] | None = None
+    # And to the newest matching deliveries by error text (`ERROR_SEARCH_WINDOW`).
+    error_ids: tuple[int, ...] = ()
 
     @property
     def search_truncated(self) -> bool:
@@ -91,12 +108,42 @@ class DeliveryFilters:
         """The Kickoff reference the search is, if it is one."""
         return parse_reference(self.q)
 
+    @property
+    def delivery_id(self) -> int | None:
+        """The delivery the search names with `#123`, if it does."""
+        return parse_delivery_id(self.q)
+
+    @property
+    def searches_errors(self) -> bool:
+        """Whether the search also reads error text: not for a `#id`, a reference, an
+        e-mail address or an id (one token with a digit in it, not all digits: a run,
+        submission or respondent id), which name their rows exactly; "422" still does."""
+        q = self.q.strip()
+        looks_like_id = _ID_LIKE.fullmatch(q) is not None and not q.isdigit()
+        return (
+            bool(q)
+            and "@" not in q
+            and not looks_like_id
+            and self.delivery_id is None
+            and self.reference is None
+        )
+
     def without_status(self) -> DeliveryFilters:
         return replace(self, status="")
 
     @property
     def is_empty(self) -> bool:
-        return replace(self, search_ids=None) == DeliveryFilters()
+        return replace(self, search_ids=None, error_ids=()) == DeliveryFilters()
+
+
+_ID_LIKE = re.compile(r"[A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*")
+_DELIVERY_ID = re.compile(r"#\s*([0-9]{1,18})")
+
+
+def parse_delivery_id(q: str) -> int | None:
+    """`#123` (the list shows each delivery's id so): delivery 123."""
+    found = _DELIVERY_ID.fullmatch(q.strip())
+    return int(found[1]) if found else None
 
 
 #: `Delivery.marker`: kickoff-<install key>-delivery-<id>.
@@ -166,7 +213,9 @@ def deliveries_filtered(
         qs = qs.filter(last_status_code__gte=low, last_status_code__lt=low + 100)
     q = filters.q.strip()
     reference = parse_reference(q) if q else None
-    if reference is not None:
+    if filters.delivery_id is not None:
+        qs = qs.filter(pk=filters.delivery_id)
+    elif reference is not None:
         # A delivery's own reference: that delivery, if this install made it (another
         # install's delivery with the same id is not this one).
         qs = qs.filter(pk=reference.delivery_id) if reference.is_ours else qs.none()
@@ -183,6 +232,11 @@ def deliveries_filtered(
             if search_limit is not None:
                 found = list(found.order_by("-pk").values_list("pk", flat=True)[:search_limit])
         match = Q(submission_id__in=found)
+        if filters.searches_errors:
+            if filters.search_ids is not None:
+                match |= Q(pk__in=filters.error_ids)
+            else:  # the export and bulk retry: every match, however old
+                match |= Q(status__in=ERROR_STATUSES, last_error__icontains=q)
         if q.isdigit():
             match |= Q(pk=int(q))
         if len(q) <= RUN_ID_MAX and not any(c.isspace() for c in q):
@@ -230,10 +284,27 @@ def search_resolved(filters: DeliveryFilters) -> DeliveryFilters:
     q = filters.q.strip()
     if not q or filters.search_ids is not None:
         return filters
-    if parse_reference(q) is not None:
-        return replace(filters, search_ids=())  # a reference is one delivery, no text search
+    if parse_reference(q) is not None or filters.delivery_id is not None:
+        return replace(filters, search_ids=())  # one delivery, no text search
     ids = _matching_submissions(q).order_by("-pk").values_list("pk", flat=True)[:SEARCH_LIMIT]
-    return replace(filters, search_ids=tuple(ids))
+    errors = _matching_errors(filters) if filters.searches_errors else ()
+    return replace(filters, search_ids=tuple(ids), error_ids=errors)
+
+
+def _matching_errors(filters: DeliveryFilters) -> tuple[int, ...]:
+    """The newest matching deliveries whose error text contains the search, among the
+    newest ERROR_SEARCH_WINDOW with an error that match the other filters (one query: an
+    index scan bounded by the window, then a LIKE over at most that many rows)."""
+    # Without the status filter: the status chips count the same matches as the page.
+    others = deliveries_filtered(replace(filters, q="", status=""))
+    others = others.filter(status__in=ERROR_STATUSES)
+    window = others.order_by("-created_at", "-id").values("pk")[:ERROR_SEARCH_WINDOW]
+    found = (
+        Delivery.objects.filter(pk__in=window, last_error__icontains=filters.q.strip())
+        .order_by("-pk")
+        .values_list("pk", flat=True)[:SEARCH_LIMIT]
+    )
+    return tuple(found)
 
 
 def _answer_text(q: str) -> Q:
@@ -304,8 +375,17 @@ ROW_FIELDS = (
 )
 
 
+#: Who a row is about is the first e-mail address among the answers; it is read from the
+#: head of the flattened answer text, not from the payload (a row stays cheap).
+WHO_TEXT_CHARS = 600
+
+
 def with_row_data(qs: QuerySet) -> QuerySet:
-    return qs.select_related("submission", "mapping", "mapping_version").only(*ROW_FIELDS)
+    return (
+        qs.select_related("submission", "mapping", "mapping_version")
+        .only(*ROW_FIELDS)
+        .annotate(answers_head=Substr("submission__search_text", 1, WHO_TEXT_CHARS))
+    )
 
 
 def deliveries_page(

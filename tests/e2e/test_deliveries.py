@@ -97,9 +97,7 @@ def test_a_failed_delivery_is_fixed_with_retry_and_shows_its_run(
     runs = httpx.get(f"{base}/sandbox/tallyfy/control/runs", timeout=20).json()["data"]
     assert [r["id"] for r in runs if delivery.marker in (r["summary"] or "")] == [delivery.run_id]
 
-    row.get_by_role(
-        "link", name=delivery.submission.submitted_at.strftime("%Y-%m-%d %H:%M:%S")
-    ).click()
+    row.get_by_role("link", name=f"#{delivery.pk}", exact=True).click()
     expect(page.locator("#timeline li.tl-attempt")).to_have_count(len(attempts))
     expect(page.locator(".run-link")).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("Staff retry by olivia")
