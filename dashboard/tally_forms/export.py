@@ -73,6 +73,4 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
         return
     if not header_done:
         columns = _csv_columns(state["questions"])
-        yield writer.row(
-            ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
-        )
+        yield writer.row(["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)])

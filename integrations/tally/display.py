@@ -86,14 +86,21 @@ def display(answer: Answer) -> Display:
     return Display(text=format_scalar(value))
 
 
-def _plain(value: Any) -> str:
+# Deeper parts show as "…": a body nested hundreds deep (stored before the receiver refused
+# them, or read from Tally's API) would otherwise exhaust the stack of the page or worker.
+MAX_SHOWN_DEPTH = 8
+
+
+def _plain(value: Any, depth: int = 0) -> str:
+    if isinstance(value, dict | list) and depth >= MAX_SHOWN_DEPTH:
+        return "…"
     if isinstance(value, dict):
         for key in ("text", "name", "label", "value", "id"):
             if key in value:
-                return format_scalar(value[key])
-        return ", ".join(f"{k}: {format_scalar(v)}" for k, v in value.items())
+                return _plain(value[key], depth + 1)
+        return ", ".join(f"{k}: {_plain(v, depth + 1)}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_plain(v) for v in value)
+        return ", ".join(_plain(v, depth + 1) for v in value)
     return format_scalar(value)
 
 
