@@ -36,17 +36,26 @@ class Display:
         return self.text is not None
 
 
+def http_url(value: Any) -> str:
+    """`value` when it is an http(s) URL, else "": a `javascript:` or `data:` URL from a
+    respondent must never become a live link (or be sent on as one)."""
+    url = str(value or "").strip()
+    scheme, sep, _ = url.partition(":")
+    return url if sep and scheme.lower() in ("http", "https") else ""
+
+
 def files(answer: Answer) -> list[Link]:
-    """Uploaded files (FILE_UPLOAD, SIGNATURE) as (name, url); entries without a url are
-    kept with an empty url so nobody thinks the file was never sent."""
+    """Uploaded files (FILE_UPLOAD, SIGNATURE) as (name, url); entries without a url (or
+    with one that is not http(s)) are kept with an empty url so nobody thinks the file was
+    never sent."""
     out = []
     for item in answer.value if isinstance(answer.value, list) else []:
         if isinstance(item, dict):
-            url = str(item.get("url") or "")
-            name = str(item.get("name") or "") or _basename(url) or "file"
-            out.append(Link(name=name, url=url))
+            given = str(item.get("url") or "")
+            name = str(item.get("name") or "") or _basename(given) or "file"
+            out.append(Link(name=name, url=http_url(given)))
         elif isinstance(item, str) and item:
-            out.append(Link(name=_basename(item) or item, url=item))
+            out.append(Link(name=_basename(item) or item, url=http_url(item)))
     return out
 
 

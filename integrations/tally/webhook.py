@@ -22,6 +22,8 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from .ids import TALLY_ID_RULE, is_tally_id
+
 SIGNATURE_HEADER = "Tally-Signature"
 FORM_RESPONSE = "FORM_RESPONSE"
 
@@ -223,6 +225,14 @@ def _fields(value: Any) -> list[dict[str, Any]]:
     return value
 
 
+def _tally_id(obj: dict[str, Any], key: str) -> str:
+    # Shown in dashboard URLs and sent back to Tally's API as a path segment.
+    value = _string(obj, key, "data.", max_len=MAX_SUBMISSION_ID)
+    if not is_tally_id(value):
+        raise BadEnvelope(f"data.{key} is not a Tally id ({TALLY_ID_RULE}): {value[:40]!r}.")
+    return value
+
+
 def parse_form_response(data: Any) -> FormResponse:
     """A FORM_RESPONSE envelope, strictly: every member we store must have the right type.
 
@@ -241,7 +251,7 @@ def parse_form_response(data: Any) -> FormResponse:
     return FormResponse(
         event=event,
         form_id=_string(inner, "formId", "data.", max_len=MAX_FORM_ID),
-        submission_id=_string(inner, id_key, "data.", max_len=MAX_SUBMISSION_ID),
+        submission_id=_tally_id(inner, id_key),
         respondent_id=_optional_string(inner, "respondentId", "data.", max_len=MAX_RESPONDENT_ID),
         form_name=_optional_string(inner, "formName", "data."),
         submitted_at=_datetime(
