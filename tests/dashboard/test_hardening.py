@@ -102,24 +102,32 @@ def test_a_superscript_digit_search_is_not_a_500(staff_client, mapping):
 
 @pytest.mark.parametrize("name", ["dashboard:deliveries", "dashboard:deliveries_export"])
 @pytest.mark.parametrize(
-    "query", [{"date_to": "9999-12-31"}, {"date_from": "0001-01-01", "date_to": "0001-01-02"}]
+    "query", [{"date_to": "9999-12-31"}, {"date_from": "9999-12-30", "date_to": "9999-12-31"}]
 )
 def test_far_dates_on_deliveries_are_refused_not_a_500(staff_client, mapping, name, query):
     response = staff_client.get(reverse(name), query)
     assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
     if name == "dashboard:deliveries":
-        assert "Pick a date between 2000-01-01 and 2100-12-31." in response.content.decode()
+        assert "Pick a date between 2000-01-01 and 2100-12-31." in body.decode()
 
 
-@pytest.mark.parametrize("name", ["dashboard:form_submissions", "dashboard:form_submissions_csv"])
-@pytest.mark.parametrize("query", [{"end": "9999-12-31"}, {"until": "9999-12-31T23:59:59.999999"}])
+@pytest.mark.parametrize(
+    ("name", "query"),
+    [
+        ("dashboard:form_submissions", {"end": "9999-12-31"}),
+        ("dashboard:form_submissions", {"until": "9999-12-31T23:59:59.999999"}),
+        ("dashboard:form_submissions_csv", {"end": "9999-12-31"}),
+    ],
+)
 def test_far_dates_on_submissions_are_refused_not_a_500(
     staff_client, tally, connection, name, query
 ):
     response = staff_client.get(reverse(name, args=[connection.pk, FORM_ID]), query)
     assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
     if name == "dashboard:form_submissions" and "end" in query:  # `until` is a hidden field
-        assert "Pick a date between" in response.content.decode()
+        assert "Pick a date between" in body.decode()
 
 
 @pytest.mark.parametrize("suffix", ["submissions/", "submissions.csv", "questions/"])
