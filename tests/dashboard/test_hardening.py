@@ -226,3 +226,20 @@ def test_bidi_overrides_in_names_are_shown_escaped():
     )
     assert "\u202e" not in html
     assert "invoice\\u202efdp.exe" in html
+
+
+def test_a_deeply_nested_stored_answer_breaks_neither_the_worker_nor_the_delivery_page(
+    staff_client, mapping, task_queue
+):
+    # Stored before the receiver refused such bodies (or read from Tally's API): ~900
+    # levels used to end in a RecursionError in the worker and a 500 on the page.
+    value = "deep"
+    for _ in range(900):
+        value = [value]
+    fields = [*pf.support_fields(), {"key": "question_x", "type": "INPUT_TEXT", "value": value}]
+    (delivery,) = pf.ingest(mapping, pf.envelope(form_id=mapping.form_id, fields=fields))
+    task_queue.drain()
+    delivery.refresh_from_db()
+    assert "recursion" not in delivery.last_error.lower()
+    page = staff_client.get(reverse("dashboard:delivery_detail", args=[delivery.pk]))
+    assert page.status_code == 200
