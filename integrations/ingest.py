@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from .tally.display import display
 log = logging.getLogger(__name__)
 
 SEARCH_TEXT_MAX = 20_000
+ENDPOINT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -252,7 +254,9 @@ class EndpointCache:
         self._lock = threading.Lock()
 
     def get(self, key: str, *, fresh: bool = False) -> EndpointRef | None:
-        if len(key) > 64:
+        # Keys are token_urlsafe; anything else (a NUL, which PostgreSQL refuses in a
+        # query) is unknown without asking the database.
+        if not ENDPOINT_KEY.fullmatch(key):
             return None
         now = time.monotonic()
         if not fresh:

@@ -57,7 +57,16 @@ def _read_body(request: HttpRequest) -> bytes | None:
         declared = 0
     if declared > MAX_BODY_BYTES:
         return None
-    body = request.read(MAX_BODY_BYTES + 1)
+    if (
+        not request.META.get("CONTENT_LENGTH")
+        and "chunked" in (request.META.get("HTTP_TRANSFER_ENCODING") or "").lower()
+    ):
+        # Django limits its own stream to Content-Length, so a chunked body (no length)
+        # reads as empty; the server's stream (gunicorn de-chunks it) holds the body.
+        stream = request.META.get("wsgi.input")
+        body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+    else:
+        body = request.read(MAX_BODY_BYTES + 1)
     return None if len(body) > MAX_BODY_BYTES else body
 
 

@@ -71,7 +71,7 @@ def oauth_start(request, provider: str):
     provider = _provider(provider)
     reconnect_id = request.POST.get("reconnect") or None
     if reconnect_id:
-        get_object_or_404(Connection, pk=reconnect_id, provider=provider)
+        reconnect_id = _reconnect_connection(reconnect_id, provider).pk
     auth = oauth.authorization_request(PROVIDERS[provider], _redirect_uri(request, provider))
     pending = {
         state: entry
@@ -215,9 +215,17 @@ def tallyfy_choose_org(request):
     return render(request, "dashboard/connections/choose_org.html", {"form": form})
 
 
+def _reconnect_connection(pk: str, provider: Provider) -> Connection:
+    """The connection `?reconnect=` names; 404 for anything but an id of one (a word or a
+    number past the column's range would otherwise reach the query and fail there)."""
+    if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+        raise Http404("reconnect must be the id of a connection.")
+    return get_object_or_404(Connection, pk=int(pk), provider=provider)
+
+
 def _reconnect_target(request, provider: Provider) -> Connection | None:
     pk = request.GET.get("reconnect") or request.POST.get("reconnect")
-    return get_object_or_404(Connection, pk=pk, provider=provider) if pk else None
+    return _reconnect_connection(pk, provider) if pk else None
 
 
 @operator_required

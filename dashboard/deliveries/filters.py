@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from integrations.models import Delivery, Mapping
 from integrations.selectors.deliveries import DeliveryFilters, deliveries_filtered
 
+from ..date_bounds import BOUNDED
+
 #: The query parameters the filters read (and carry over to the export and bulk retry).
 FILTER_KEYS = (
     "q",
@@ -74,9 +76,11 @@ class DeliveryFilterSet(django_filters.FilterSet):
         ],
     )
     date_from = django_filters.DateFilter(
-        label="From", widget=forms.DateInput(attrs={"type": "date"})
+        label="From", widget=forms.DateInput(attrs={"type": "date"}), validators=BOUNDED
     )
-    date_to = django_filters.DateFilter(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(
+        label="To", widget=forms.DateInput(attrs={"type": "date"}), validators=BOUNDED
+    )
     http = django_filters.ChoiceFilter(
         label="HTTP status",
         empty_label=None,

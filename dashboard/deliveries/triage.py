@@ -42,7 +42,7 @@ def deliveries_newer(request):
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()][: retries.SELECTION_MAX]
+    return [int(v) for v in values if v.isascii() and v.isdigit()][: retries.SELECTION_MAX]
 
 
 @operator_required

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from integrations import reconcile, retries
+from integrations.csvsafe import safe_cell
 from integrations.explain import cause_words
 from integrations.models import BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
@@ -257,10 +258,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@"):  # no formulas when opened in a spreadsheet
-        text = "'" + text
-    return text.replace("\r", " ").replace("\n", " ")
+    return safe_cell(str(value).replace("\r", " ").replace("\n", " "))
 
 
 @staff_required

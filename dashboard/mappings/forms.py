@@ -172,6 +172,9 @@ class MappingSettingsForm(forms.Form):
     folders = forms.CharField(required=False, help_text="Comma-separated folder ids.")
     owner_id = forms.IntegerField(
         required=False,
+        # Tallyfy user ids are positive; past 2^63-1 the JSON column's bigint cast fails.
+        min_value=1,
+        max_value=2**63 - 1,
         label="Fallback owner (Tallyfy user id)",
         help_text="Used only when the People section below names no process owner.",
     )

@@ -7,7 +7,7 @@ import json
 import re
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -37,6 +37,7 @@ from integrations.models import (
     Mapping,
 )
 from integrations.selectors.mappings import mappings_with_recent_deliveries
+from integrations.tally.ids import TALLY_ID_RULE, is_tally_id
 
 from ..access import operator_required, staff_required
 from .archive import not_archived
@@ -375,10 +376,14 @@ def mapping_preview(request, pk: int):
     if mapping.current_version is None:
         messages.info(request, "Save the mapping once before previewing it.")
         return redirect("dashboard:mapping_edit", pk=mapping.pk)
-    try:
-        preview = previews.mapping_preview(
-            mapping=mapping, submission_id=request.GET.get("submission")
+    submission_id = request.GET.get("submission") or None
+    if submission_id is not None and not is_tally_id(submission_id):
+        return HttpResponseBadRequest(
+            f"?submission= must be a Tally submission id ({TALLY_ID_RULE}).",
+            content_type="text/plain; charset=utf-8",
         )
+    try:
+        preview = previews.mapping_preview(mapping=mapping, submission_id=submission_id)
     except (ApiError, NeedsReconnect) as exc:
         messages.error(request, f"Could not read submissions from Tally: {exc}")
         return redirect("dashboard:mapping_detail", pk=mapping.pk)

@@ -3,19 +3,11 @@ as it is read."""
 
 from __future__ import annotations
 
-import csv
-
+from integrations.csvsafe import SafeWriter
 from integrations.models import Connection
 from integrations.selectors import tally
 from integrations.tally.answers import answers_from_questions, answers_from_submission
 from integrations.tally.display import display
-
-
-class _Echo:
-    """A file-like object whose write() returns the line: csv.writer into a generator."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _csv_columns(questions: list[dict]) -> list[tuple[str, str]]:
@@ -35,7 +27,8 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
 
     `questions` are the cached questions with options; when there are none (Tally could
     not be asked) the first page's own questions are used."""
-    writer = csv.writer(_Echo())
+    # Answers and question titles are typed by anyone who fills in a public form.
+    writer = SafeWriter()
     state = {"questions": questions}
 
     def take_questions(page_questions):
@@ -51,7 +44,7 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
         for sub in submissions:
             if not header_done:
                 columns = _csv_columns(state["questions"])
-                yield writer.writerow(
+                yield writer.row(
                     ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
                 )
                 header_done = True
@@ -61,7 +54,7 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
                 answer = answers.get(key)
                 shown = display(answer) if answer is not None else None
                 cells.append("" if shown is None or shown.text is None else shown.text)
-            yield writer.writerow(
+            yield writer.row(
                 [
                     sub.id,
                     sub.submitted_at.isoformat() if sub.submitted_at else "",
@@ -72,14 +65,12 @@ def csv_rows(connection: Connection, form_id: str, *, status: str, start, end, q
     except tally.ExportStopped as exc:
         if not header_done:
             columns = _csv_columns(state["questions"])
-            yield writer.writerow(
+            yield writer.row(
                 ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
             )
             header_done = True
-        yield writer.writerow([f"# Export incomplete: {exc}"])
+        yield writer.row([f"# Export incomplete: {exc}"])
         return
     if not header_done:
         columns = _csv_columns(state["questions"])
-        yield writer.writerow(
-            ["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)]
-        )
+        yield writer.row(["Submission ID", "Submitted at", "Completed", *(h for _, h in columns)])

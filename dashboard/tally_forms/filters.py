@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 
+from ..date_bounds import BOUNDED
 from .analytics import PERIOD_LABELS
 
 
@@ -34,15 +35,21 @@ STATUS_CHOICES = [("all", "All"), ("completed", "Completed"), ("partial", "Parti
 class SubmissionFilter(forms.Form):
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Show")
     start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=BOUNDED,
     )
     end = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=BOUNDED,
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     # Load more pins the list to the newest row first shown, so that submissions arriving
     # meanwhile do not shift Tally's pages (and repeat rows).
-    until = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    until = forms.DateTimeField(required=False, widget=forms.HiddenInput, validators=BOUNDED)
 
     def clean(self):
         data = super().clean()

@@ -23,6 +23,7 @@ from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Value
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from ..csvsafe import safe_cell
 from ..engine.marker import find_marker
 from ..models import (
     AuditEvent,
@@ -237,7 +238,7 @@ def deliveries_filtered(
                 match |= Q(pk__in=filters.error_ids)
             else:  # the export and bulk retry: every match, however old
                 match |= Q(status__in=ERROR_STATUSES, last_error__icontains=q)
-        if q.isdigit():
+        if q.isascii() and q.isdigit():  # not "²": isdigit() alone lets int() fail
             match |= Q(pk=int(q))
         if len(q) <= RUN_ID_MAX and not any(c.isspace() for c in q):
             match |= Q(run_id=q)  # a Tallyfy run id (index delivery_by_run)
@@ -519,7 +520,11 @@ def export_rows(filters: DeliveryFilters):
             "run_url",
         )
     )
-    return qs.iterator(chunk_size=2000)
+    # Form names, ids and errors come from vendors: no cell may run as a formula.
+    return (
+        tuple(safe_cell(v) if isinstance(v, str) else v for v in row)
+        for row in qs.iterator(chunk_size=2000)
+    )
 
 
 # --- one Tally submission, one Tally form -------------------------------------------

@@ -240,7 +240,7 @@ def answers_from_webhook(data: Mapping[str, Any]) -> list[Answer]:
     fields = [f for f in raw_fields or [] if isinstance(f, Mapping) and f.get("key")]
 
     answers: list[Answer] = []
-    checkbox_parents: dict[str, Answer] = {}
+    checkbox_parents: dict[str, _Parent] = {}
     ticked: dict[str, list[str]] = {}
     for item in fields:
         key, type_ = str(item["key"]), str(item.get("type") or "")
@@ -261,28 +261,54 @@ def answers_from_webhook(data: Mapping[str, Any]) -> list[Answer]:
         )
         answers.append(answer)
         if type_ == "CHECKBOXES":
-            checkbox_parents[key] = answer
+            seen = checkbox_parents.get(key)  # a repeated key keeps its place, as in a dict
+            checkbox_parents[key] = _Parent(
+                seen.order if seen else len(checkbox_parents),
+                answer,
+                frozenset(o.id for o in options),
+            )
     return [_with_ticked(a, ticked.get(a.key)) for a in answers]
 
 
-def _checkbox_parent(key: str, type_: str, parents: Mapping[str, Answer]) -> Answer | None:
-    """The CHECKBOXES answer this field is a per-option boolean of, if it is one."""
+@dataclass(frozen=True)
+class _Parent:
+    """A CHECKBOXES answer that per-option boolean fields may follow."""
+
+    order: int
+    answer: Answer
+    option_ids: frozenset[str]
+
+
+def _checkbox_parent(key: str, type_: str, parents: Mapping[str, _Parent]) -> Answer | None:
+    """The CHECKBOXES answer this field is a per-option boolean of, if it is one.
+
+    Looks up each prefix of `key` that ends before a `_` rather than trying every parent:
+    linear in the number of fields (thousands of checkbox fields would otherwise take
+    minutes). Of several matching parents, the earliest (in Tally's order) wins.
+    """
     if type_ != "CHECKBOXES":
         return None
-    for parent_key, parent in parents.items():
-        if not key.startswith(parent_key + "_"):
-            continue
-        suffix = key[len(parent_key) + 1 :]
-        if not parent.options or suffix in {o.id for o in parent.options}:
-            return parent
-    return None
+    best: _Parent | None = None
+    cut = key.find("_")
+    while cut != -1:
+        parent = parents.get(key[:cut])
+        if (
+            parent is not None
+            and (not parent.option_ids or key[cut + 1 :] in parent.option_ids)
+            and (best is None or parent.order < best.order)
+        ):
+            best = parent
+        cut = key.find("_", cut + 1)
+    return best.answer if best else None
 
 
 def _with_ticked(answer: Answer, ticked: list[str] | None) -> Answer:
     if answer.value is not None or not ticked:
         return answer
-    order = [o.id for o in answer.options]
-    value = sorted(ticked, key=lambda i: order.index(i) if i in order else len(order))
+    order: dict[str, int] = {}
+    for position, option in enumerate(answer.options):
+        order.setdefault(option.id, position)
+    value = sorted(ticked, key=lambda i: order.get(i, len(answer.options)))
     return Answer(answer.key, answer.label, answer.type, value, answer.options)
 
 

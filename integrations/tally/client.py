@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
 
 from integrations.coerce import as_dict
-from integrations.http import Page, iter_pages
+from integrations.http import ApiError, Page, iter_pages
 from integrations.jsonapi import JsonApi
 from integrations.ratelimit import Throttle
 
+from .ids import TALLY_ID_RULE, is_tally_id
 from .shapes import (
     VENDOR,
     SubmissionPage,
@@ -60,6 +62,21 @@ SUBMISSION_FILTERS: tuple[str, ...] = ("all", "completed", "partial")
 #: The most submissions one page may hold. Only the submissions list documents `limit`;
 #: forms are paged at Tally's default size (50), so no `limit` is sent there.
 MAX_PAGE_SIZE = 500
+
+
+class InvalidId(ApiError):
+    """An id is not in Tally's format; refused before any request is made."""
+
+
+def _id(value: str, what: str) -> str:
+    """`value` as one path segment: checked against Tally's id format, then encoded, so an
+    id such as `../../users/me` can never reach another endpoint with the account's token."""
+    if not is_tally_id(value):
+        raise InvalidId(
+            f"{what} {str(value)[:40]!r} is not a Tally id ({TALLY_ID_RULE}).",
+            vendor=VENDOR,
+        )
+    return quote(value, safe="")
 
 
 def _date_param(value: date | datetime | str | None) -> str | None:
@@ -125,12 +142,14 @@ class TallyClient:
     def get_form(self, form_id: str) -> TallyForm:
         """One form with its blocks and settings."""
         # Docs: https://developers.tally.so/api-reference/endpoint/forms/get
-        return parse_form(as_object(self._api.request("GET", f"/forms/{form_id}"), "form"))
+        return parse_form(
+            as_object(self._api.request("GET", f"/forms/{_id(form_id, 'form id')}"), "form")
+        )
 
     def get_questions(self, form_id: str) -> list[TallyQuestion]:
         """The form's questions, each with its input fields."""
         # Docs: https://developers.tally.so/api-reference/endpoint/forms/questions/list
-        body = self._api.request("GET", f"/forms/{form_id}/questions")
+        body = self._api.request("GET", f"/forms/{_id(form_id, 'form id')}/questions")
         if isinstance(body, list):
             return parse_questions(body)
         return parse_questions(as_object(body, "questions").get("questions"))
@@ -154,7 +173,7 @@ class TallyClient:
             raise ValueError(f"filter must be one of {SUBMISSION_FILTERS}, got {filter!r}")
         body = self._api.request(
             "GET",
-            f"/forms/{form_id}/submissions",
+            f"/forms/{_id(form_id, 'form id')}/submissions",
             params={
                 "page": page,
                 "limit": min(limit, MAX_PAGE_SIZE) if limit else None,
@@ -206,10 +225,8 @@ class TallyClient:
     def get_submission(self, form_id: str, submission_id: str) -> TallySubmissionDetail:
         """One submission (with `formattedAnswer`s) and the form's questions."""
         # Docs: https://developers.tally.so/api-reference/endpoint/forms/submissions/get
-        body = as_object(
-            self._api.request("GET", f"/forms/{form_id}/submissions/{submission_id}"),
-            "submission",
-        )
+        path = f"/forms/{_id(form_id, 'form id')}/submissions/{_id(submission_id, 'submission id')}"
+        body = as_object(self._api.request("GET", path), "submission")
         inner = body.get("submission")
         submission = parse_submission(inner if isinstance(inner, dict) else body)
         return TallySubmissionDetail(submission, parse_questions(body.get("questions")))
@@ -226,7 +243,7 @@ class TallyClient:
         if period not in ANALYTICS_PERIODS:
             raise ValueError(f"period must be one of {ANALYTICS_PERIODS}, got {period!r}")
         body = self._api.request(
-            "GET", f"/forms/{form_id}/analytics/{metric}", params={"period": period}
+            "GET", f"/forms/{_id(form_id, 'form id')}/analytics/{metric}", params={"period": period}
         )
         return parse_analytics(metric, period, body)
 
@@ -252,7 +269,11 @@ class TallyClient:
     ) -> TallyWebhook:
         """Subscribe `url` to the form's FORM_RESPONSE events."""
         # Docs: https://developers.tally.so/api-reference/endpoint/webhooks/create
-        body: dict[str, Any] = {"formId": form_id, "url": url, "eventTypes": ["FORM_RESPONSE"]}
+        body: dict[str, Any] = {
+            "formId": _id(form_id, "form id"),
+            "url": url,
+            "eventTypes": ["FORM_RESPONSE"],
+        }
         if signing_secret:
             body["signingSecret"] = signing_secret
         if http_headers:
@@ -279,7 +300,7 @@ class TallyClient:
         # Docs: https://developers.tally.so/api-reference/endpoint/webhooks/update
         body = self._api.request(
             "PATCH",
-            f"/webhooks/{webhook_id}",
+            f"/webhooks/{_id(webhook_id, 'webhook id')}",
             json_body={
                 "formId": form_id,
                 "url": url,
@@ -292,12 +313,14 @@ class TallyClient:
     def delete_webhook(self, webhook_id: str) -> None:
         """Remove a webhook."""
         # Docs: https://developers.tally.so/api-reference/endpoint/webhooks/delete
-        self._api.request("DELETE", f"/webhooks/{webhook_id}")
+        self._api.request("DELETE", f"/webhooks/{_id(webhook_id, 'webhook id')}")
 
     def list_webhook_events(self, webhook_id: str, page: int = 1) -> Page[TallyWebhookEvent]:
         """One page (25) of a webhook's delivery log (`events`)."""
         # Docs: https://developers.tally.so/api-reference/endpoint/webhooks/events/list
-        body = self._api.request("GET", f"/webhooks/{webhook_id}/events", params={"page": page})
+        body = self._api.request(
+            "GET", f"/webhooks/{_id(webhook_id, 'webhook id')}/events", params={"page": page}
+        )
         return parse_page(body, "events", parse_webhook_event, "totalNumberOfEvents", page)
 
     def iter_webhook_events(self, webhook_id: str) -> Iterator[TallyWebhookEvent]:
@@ -307,4 +330,5 @@ class TallyClient:
     def redeliver_event(self, webhook_id: str, event_id: str) -> None:
         """Ask Tally to deliver one logged event again (no `/retry` suffix)."""
         # Docs: https://developers.tally.so/api-reference/endpoint/webhooks/events/retry
-        self._api.request("POST", f"/webhooks/{webhook_id}/events/{event_id}")
+        path = f"/webhooks/{_id(webhook_id, 'webhook id')}/events/{_id(event_id, 'event id')}"
+        self._api.request("POST", path)

@@ -36,17 +36,26 @@ class Display:
         return self.text is not None
 
 
+def http_url(value: Any) -> str:
+    """`value` when it is an http(s) URL, else "": a `javascript:` or `data:` URL from a
+    respondent must never become a live link (or be sent on as one)."""
+    url = str(value or "").strip()
+    scheme, sep, _ = url.partition(":")
+    return url if sep and scheme.lower() in ("http", "https") else ""
+
+
 def files(answer: Answer) -> list[Link]:
-    """Uploaded files (FILE_UPLOAD, SIGNATURE) as (name, url); entries without a url are
-    kept with an empty url so nobody thinks the file was never sent."""
+    """Uploaded files (FILE_UPLOAD, SIGNATURE) as (name, url); entries without a url (or
+    with one that is not http(s)) are kept with an empty url so nobody thinks the file was
+    never sent."""
     out = []
     for item in answer.value if isinstance(answer.value, list) else []:
         if isinstance(item, dict):
-            url = str(item.get("url") or "")
-            name = str(item.get("name") or "") or _basename(url) or "file"
-            out.append(Link(name=name, url=url))
+            given = str(item.get("url") or "")
+            name = str(item.get("name") or "") or _basename(given) or "file"
+            out.append(Link(name=name, url=http_url(given)))
         elif isinstance(item, str) and item:
-            out.append(Link(name=_basename(item) or item, url=item))
+            out.append(Link(name=_basename(item) or item, url=http_url(item)))
     return out
 
 
@@ -86,14 +95,21 @@ def display(answer: Answer) -> Display:
     return Display(text=format_scalar(value))
 
 
-def _plain(value: Any) -> str:
+# Deeper parts show as "…": a body nested hundreds deep (stored before the receiver refused
+# them, or read from Tally's API) would otherwise exhaust the stack of the page or worker.
+MAX_SHOWN_DEPTH = 8
+
+
+def _plain(value: Any, depth: int = 0) -> str:
+    if isinstance(value, dict | list) and depth >= MAX_SHOWN_DEPTH:
+        return "…"
     if isinstance(value, dict):
         for key in ("text", "name", "label", "value", "id"):
             if key in value:
-                return format_scalar(value[key])
-        return ", ".join(f"{k}: {format_scalar(v)}" for k, v in value.items())
+                return _plain(value[key], depth + 1)
+        return ", ".join(f"{k}: {_plain(v, depth + 1)}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_plain(v) for v in value)
+        return ", ".join(_plain(v, depth + 1) for v in value)
     return format_scalar(value)
 
 

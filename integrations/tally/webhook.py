@@ -17,10 +17,12 @@ import hmac
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+
+from .ids import TALLY_ID_RULE, is_tally_id
 
 SIGNATURE_HEADER = "Tally-Signature"
 FORM_RESPONSE = "FORM_RESPONSE"
@@ -30,6 +32,12 @@ MAX_EVENT_ID = 64
 MAX_SUBMISSION_ID = 64
 MAX_FORM_ID = 32
 MAX_RESPONDENT_ID = 64
+# Far beyond any real form (a few levels, a few hundred fields), and well inside what the
+# recursive walks of the answers and a worker's time limit can take.
+MAX_DEPTH = 64
+MAX_FIELDS = 5_000
+# Real time zones lie within UTC-12:00..UTC+14:00; PostgreSQL refuses offsets past 15:59.
+MAX_UTC_OFFSET = timedelta(hours=14)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -90,22 +98,26 @@ def _reject_constant(name: str) -> Any:
 
 
 def _check_strings(data: Any) -> None:
-    """Refuse strings no database can store as text: NUL and lone surrogates.
+    """Refuse strings no database can store as text (NUL, lone surrogates) and nesting
+    deeper than MAX_DEPTH.
 
     PostgreSQL's text and jsonb reject `\\u0000`, and a lone surrogate (`\\ud800`) cannot be
-    encoded to UTF-8; both would otherwise fail inside the insert, as a 500. Iterative, so a
-    deeply nested body cannot exhaust the stack here.
+    encoded to UTF-8; both would otherwise fail inside the insert, as a 500. Deep nesting
+    would later exhaust the stack of whatever walks the answers recursively (display, the
+    encoders, JSON encoding of the launch). Iterative, so checking cannot exhaust it here.
     """
-    stack = [data]
+    stack = [(data, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadEnvelope(f"The body is nested deeper than {MAX_DEPTH} levels.")
         if isinstance(item, str):
             strings = (item,)
         elif isinstance(item, dict):
             strings = tuple(item.keys())
-            stack.extend(item.values())
+            stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, depth + 1) for v in item)
             continue
         else:
             continue
@@ -184,13 +196,22 @@ def _datetime(value: str, where: str) -> datetime | None:
         raise BadEnvelope(f"{where} is not an ISO 8601 date-time: {value[:40]!r}.")
     if parsed.tzinfo is None:
         raise BadEnvelope(f"{where} has no time zone: {value[:40]!r}.")
-    return parsed
+    offset = parsed.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise BadEnvelope(f"{where} has a UTC offset beyond ±14:00: {value[:40]!r}.")
+    try:
+        # Stored in UTC: the database never sees an odd offset.
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise BadEnvelope(f"{where} is out of range: {value[:40]!r}.") from None
 
 
 def _fields(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         got = "missing" if value is None else f"a {type(value).__name__}"
         raise BadEnvelope(f"data.fields must be a list (got {got}).")
+    if len(value) > MAX_FIELDS:
+        raise BadEnvelope(f"data.fields has {len(value)} fields; at most {MAX_FIELDS} are taken.")
     for i, item in enumerate(value):
         where = f"data.fields[{i}]."
         if not isinstance(item, dict):
@@ -201,6 +222,14 @@ def _fields(value: Any) -> list[dict[str, Any]]:
         for key in ("options", "rows", "columns"):
             if item.get(key) is not None and not isinstance(item[key], list):
                 raise BadEnvelope(f"{where}{key} must be a list when present.")
+    return value
+
+
+def _tally_id(obj: dict[str, Any], key: str) -> str:
+    # Shown in dashboard URLs and sent back to Tally's API as a path segment.
+    value = _string(obj, key, "data.", max_len=MAX_SUBMISSION_ID)
+    if not is_tally_id(value):
+        raise BadEnvelope(f"data.{key} is not a Tally id ({TALLY_ID_RULE}): {value[:40]!r}.")
     return value
 
 
@@ -222,7 +251,7 @@ def parse_form_response(data: Any) -> FormResponse:
     return FormResponse(
         event=event,
         form_id=_string(inner, "formId", "data.", max_len=MAX_FORM_ID),
-        submission_id=_string(inner, id_key, "data.", max_len=MAX_SUBMISSION_ID),
+        submission_id=_tally_id(inner, id_key),
         respondent_id=_optional_string(inner, "respondentId", "data.", max_len=MAX_RESPONDENT_ID),
         form_name=_optional_string(inner, "formName", "data."),
         submitted_at=_datetime(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integrations.models import Submission
+from integrations.models import Delivery, Submission
 from tests import pipeline_factories as pf
 
 FUZZ = settings(
@@ -131,3 +131,48 @@ def test_a_stored_fuzzed_submission_keeps_its_exact_bytes(client, endpoint, task
     body = json.dumps(data, ensure_ascii=False, indent=1).encode()
     assert post_signed(client, endpoint, body).status_code == 200
     assert bytes(Submission.objects.get().raw_body) == body
+
+
+offsets = st.integers(min_value=-24 * 60 + 1, max_value=24 * 60 - 1).map(
+    lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+)
+created_ats = st.one_of(
+    st.builds(
+        lambda year, offset: f"{year:04d}-06-15T12:00:00{offset}",
+        st.sampled_from([1, 2, 1999, 2025, 9998, 9999]),
+        offsets,
+    ),
+    st.text(max_size=30),
+)
+
+
+def nested_value(depth: int):
+    value = "v"
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+@FUZZ
+@given(
+    created_at=created_ats,
+    depth=st.integers(min_value=0, max_value=200),
+    extra_fields=st.integers(min_value=0, max_value=6_000),
+    submission_id=st.one_of(st.text(min_size=1, max_size=70), st.just("ok-Id_1")),
+)
+def test_odd_envelopes_are_stored_exactly_once_or_refused_with_nothing_stored(
+    client, endpoint, task_queue, created_at, depth, extra_fields, submission_id
+):
+    fields = [{"key": "question_deep", "type": "INPUT_TEXT", "value": nested_value(depth)}]
+    fields += [
+        {"key": f"question_c{i}", "type": "CHECKBOXES", "value": None} for i in range(extra_fields)
+    ]
+    data = pf.envelope(fields=fields, submission_id=submission_id)
+    data["data"]["createdAt"] = created_at
+    before = (Submission.objects.count(), Delivery.objects.count())
+    response = post_signed(client, endpoint, pf.body_of(data))
+    after = (Submission.objects.count(), Delivery.objects.count())
+    if response.status_code == 200 and response.json()["status"] == "stored":
+        assert after == (before[0] + 1, before[1] + response.json()["deliveries"])
+    else:
+        assert after == before
