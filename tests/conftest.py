@@ -134,3 +134,15 @@ def clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def abuse_samplers():
+    """The receiver's log and write samplers start empty in every test (per process)."""
+    from integrations import abuse
+
+    abuse.rejection_logs.clear()
+    abuse.signature_writes.clear()
+    yield abuse
+    abuse.rejection_logs.clear()
+    abuse.signature_writes.clear()

@@ -155,13 +155,20 @@ def test_a_missing_signature_is_a_401_counted_on_the_endpoint(client, endpoint):
     assert nothing_stored()
 
 
-def test_a_wrong_signature_is_a_401_counted_and_nothing_else_is_stored(client, endpoint):
+def test_a_wrong_signature_is_a_401_counted_and_nothing_else_is_stored(
+    client, endpoint, abuse_samplers, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(abuse_samplers.signature_writes, "clock", lambda: now[0])
     response = post(client, endpoint, secret="not-the-secret")
-    post(client, endpoint, secret="still-not-it")
+    post(client, endpoint, secret="still-not-it")  # folded into the next write
+    assert Endpoint.objects.get(pk=endpoint.pk).signature_failures == 1
+    now[0] += abuse_samplers.SAMPLE_SECONDS
+    post(client, endpoint, secret="again-not-it")
 
     assert response.status_code == 401
     assert "does not match" in response.json()["message"]
-    assert Endpoint.objects.get(pk=endpoint.pk).signature_failures == 2
+    assert Endpoint.objects.get(pk=endpoint.pk).signature_failures == 3
     assert nothing_stored()
 
 
