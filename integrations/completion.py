@@ -24,7 +24,7 @@ from django.utils import timezone
 from . import contract, engine
 from .connections import connection_call
 from .http import ApiError, Invalid, OutcomeUnknown
-from .launching import answers_for, stored_context
+from .launching import answers_for, followup_link, stored_context
 from .mappings import version_fields, version_spec
 from .models import Delivery, DeliveryAttempt, DeliveryCall, MappingVersion
 from .outcome import Outcome, keep
@@ -258,7 +258,11 @@ def task_try(
             version_spec(version, marker=delivery.marker),
             answers,
             version_fields(version),
-            context=stored_context(delivery.submission),
+            # `{followup_link}` in a task field: the next step's form, for this very run.
+            context={
+                **stored_context(delivery.submission),
+                "followup_link": followup_link(version, run_id=run_id),
+            },
             is_approval=task.is_approval,
         )
         body = {"run_id": run_id, "task_id": task.id, "values": plan.values}

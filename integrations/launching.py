@@ -103,15 +103,18 @@ def answers_for(delivery: Delivery) -> list[Answer]:
     return answers_from_webhook(delivery.submission.payload)
 
 
-def followup_link(version: MappingVersion, marker: str) -> str:
-    """What `{followup_link}` renders to: the version's follow-up form, its hidden field
-    `kickoff_ref` prefilled with the launch's reference (empty without a follow-up form).
-    A "Complete a task" mapping of that form finds the run through the reference: the run's
-    id does not exist yet when the launch body is written."""
+def followup_link(version: MappingVersion, marker: str = "", *, run_id: str = "") -> str:
+    """What `{followup_link}` renders to: the version's follow-up form with its hidden
+    fields prefilled (empty without a follow-up form). A launch passes its reference
+    (`kickoff_ref`: the run's id does not exist yet when the launch body is written); a
+    "Complete a task" mapping, filling a task field for the next step, passes the run id.
+    A "Complete a task" mapping of that form finds the run through either."""
     if not version.followup_form_id:
         return ""
     return engine.followup_link(
-        settings.TALLY_FORMS_BASE_URL, version.followup_form_id, {"kickoff_ref": marker}
+        settings.TALLY_FORMS_BASE_URL,
+        version.followup_form_id,
+        {"kickoff_ref": marker, "run_id": run_id},
     )
 
 

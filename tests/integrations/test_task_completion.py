@@ -285,3 +285,22 @@ def test_the_follow_up_reference_finds_the_run_its_launch_made(db, operator, tal
     assert delivery.status == Delivery.Status.SUCCEEDED, delivery.last_error
     assert delivery.run_id == "run-1"
     assert not tallyfy.routes["runs"].called  # no search: the reference names the run
+
+
+def test_a_task_field_can_carry_the_next_steps_follow_up_link_for_this_run(
+    db, operator, tallyfy, settings
+):
+    settings.TALLY_FORMS_BASE_URL = "https://forms.test/r"
+    mapping = task_mapping(run_match=BY_EMAIL)
+    MappingVersion.objects.filter(pk=mapping.current_version_id).update(followup_form_id="Nx9Form")
+    FieldMapping.objects.filter(version_id=mapping.current_version_id).update(
+        source=FieldMapping.Source.TEMPLATE, source_key="", template="Next: {followup_link}"
+    )
+
+    delivery = complete(mapping)
+
+    assert delivery.status == Delivery.Status.SUCCEEDED, delivery.last_error
+    assert sent(tallyfy.routes["captures"]) == {
+        "id": NOTES,
+        "value": "Next: https://forms.test/r/Nx9Form?run_id=run-1",
+    }
