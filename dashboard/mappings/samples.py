@@ -27,18 +27,24 @@ class SourceSamples:
 
 
 def form_samples(mapping: Mapping) -> dict[str, SourceSamples]:
-    """Per input key, from the form's stored webhook bodies (newest first)."""
+    """Per input key, from the form's stored webhook bodies (newest first). A body without
+    the key counts as leaving it empty: Tally sends no field for a question skipped by
+    its logic."""
     bodies = form_payloads(tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id)
+    window = min(len(bodies), EMPTY_WINDOW)
     out: dict[str, SourceSamples] = {}
+    filled: dict[str, int] = {}
     for n, body in enumerate(bodies):
         for key, answer in answer_index(answers_from_webhook(body)).items():
             found = out.setdefault(key, SourceSamples())
-            blank = answer.value is None or is_empty(answer.value)
+            if answer.value is None or is_empty(answer.value):
+                continue
             if n < EMPTY_WINDOW:
-                found.seen += 1
-                found.empty += blank
-            if not blank and len(found.samples) < SAMPLES_SHOWN:
+                filled[key] = filled.get(key, 0) + 1
+            if len(found.samples) < SAMPLES_SHOWN:
                 text = display(answer).text
                 if text:
                     found.samples.append(truncate(text, SAMPLE_CHARS))
+    for key, found in out.items():
+        found.seen, found.empty = window, window - filled.get(key, 0)
     return out
