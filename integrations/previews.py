@@ -215,8 +215,10 @@ def value_text(value: Any) -> str:
 
 
 def problem_text(problem: engine.Problem) -> str:
-    """A problem's message without its label repeated ("Region: Region: …" reads as a
-    stutter when the page already shows the label)."""
-    prefix = f"{problem.label}:"
+    """What follows the problem's label, shown in bold before it: most messages begin with
+    the label already ("Region: …", "Requester email is required"), and showing it twice
+    reads as a stutter."""
     message = problem.message
-    return message[len(prefix) :].strip() if message.startswith(prefix) else message
+    if problem.label and message.startswith(problem.label):
+        return message[len(problem.label) :]
+    return f": {message}"

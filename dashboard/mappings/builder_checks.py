@@ -43,10 +43,10 @@ def check_as_typed(bound_field, url: str) -> None:
 
 def unknown_message(names: list[str]) -> str:
     shown = ", ".join(f"{{{n}}}" for n in names)
-    known = ", ".join(f"{{{k}}}" for k in engine.CONTEXT_PLACEHOLDERS)
+    verb = "matches" if len(names) == 1 else "match"
     return (
-        f"{shown} {'is' if len(names) == 1 else 'are'} not a Tally field key or label, nor one "
-        f"of Kickoff's own ({known}): it would be sent empty."
+        f"{shown} {verb} no Tally field, so it would be sent empty. Use a field's label or "
+        "key, or one of Kickoff's own (see “Placeholders you can use”)."
     )
 
 
@@ -101,12 +101,12 @@ def owner_picker(settings_form: MappingSettingsForm, directory) -> None:
     if directory is None:
         return
     field = settings_form.fields["owner_id"]
+    field.label = "Fallback owner"  # before the bound field is made: it copies the label
     choices = [("", "— nobody —")] + [(str(m.id), member_label(m)) for m in directory.members]
     current = settings_form["owner_id"].value()
     if current and str(current) not in {c for c, _ in choices}:
         choices.append((str(current), f"user {current} (not a member now)"))
     field.widget = forms.Select(choices=choices)
-    field.label = "Fallback owner"
 
 
 @operator_required

@@ -54,6 +54,8 @@ def annotate_rows(
             f.suggestion = engine.suggest_source(f.kickoff_field, form.sources, taken)
             if f.suggestion is not None:
                 f.samples = samples.get(f.suggestion.source.key)
+                # One input is suggested to one row (required rows come first).
+                taken.add(f.suggestion.source.key)
 
 
 def row_problems(spec_rules, fields: list[KickoffField], form: FormSide) -> dict:

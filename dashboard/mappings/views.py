@@ -173,6 +173,7 @@ def mapping_edit(request, pk: int):
             "template": template,
             "form_side": form_side,
             "placeholders": placeholders,
+            "context_placeholders": engine.CONTEXT_PLACEHOLDERS,
             "invalid": saving,
             "learned": learned_rows(form_side),
             **followup,

@@ -161,7 +161,7 @@ def test_an_unknown_placeholder_is_flagged_as_typed_and_refused_on_save(
         {"name_template": "Ticket {Compnay}"},
         HTTP_HX_REQUEST="true",
     ).content.decode()
-    assert "{Compnay} is not a Tally field key or label" in note
+    assert "{Compnay} matches no Tally field" in note
     note = staff_client.post(
         check + "?input=name_template",
         {"name_template": "Ticket {Your email} {followup_link}"},
@@ -174,7 +174,7 @@ def test_an_unknown_placeholder_is_flagged_as_typed_and_refused_on_save(
     html = response.content.decode()
     assert response.status_code == 200
     assert "Nothing was saved" in html
-    assert "{Compnay} is not a Tally field key or label" in html
+    assert "{Compnay} matches no Tally field" in html
     assert not MappingVersion.objects.exists()
 
 
