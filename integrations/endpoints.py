@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from .audit import audit_record
-from .connections import connection_call
+from .connections import NeedsReconnect, connection_call
 from .errors import MappingError
-from .http import NotFound
-from .models import Endpoint, Mapping, WebhookState
+from .http import ApiError, NotFound
+from .models import AuditEvent, Endpoint, Mapping, Submission, WebhookState
 from .selectors.payloads import LISTEN_SECONDS
 from .webhooks import webhook_of
 
@@ -200,3 +201,83 @@ def webhook_remove(mapping: Mapping, endpoint: Endpoint) -> None:
                 mapping.tally_connection, lambda c: c.delete_webhook(endpoint.tally_webhook_id)
             )
         Endpoint.objects.filter(pk=endpoint.pk).update(tally_webhook_id="")
+
+
+# --- switched back on: what arrived while it was off ----------------------------------------
+
+
+@dataclass(frozen=True)
+class MissedWhileOff:
+    """The submissions of a disabled mapping's form that arrived since it was disabled:
+    reconcile launches them once it is on again, unless the operator skips them."""
+
+    since: datetime  # when it was disabled
+    count: int | None  # completed submissions Tally lists since then; None: not counted
+    stored: int = 0  # of those, how many Kickoff already holds (they launch nothing)
+    error: str = ""  # why they could not be counted
+    kept_by: Mapping | None = None  # another enabled mapping of the form received them
+
+    @property
+    def choice(self) -> bool:
+        """Whether re-enabling has anything to decide (launch them, or skip them)."""
+        return self.kept_by is None and self.count != 0
+
+
+def missed_while_off(mapping: Mapping) -> MissedWhileOff | None:
+    """What re-enabling `mapping` would pick up; None when it was never switched off (a
+    draft: reconcile starts at its webhook, as on any first Enable). Reads Tally once."""
+    if mapping.status != Mapping.Status.DISABLED:
+        return None
+    since = (
+        AuditEvent.objects.filter(
+            action="mapping.disabled", object_type="Mapping", object_id=str(mapping.pk)
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if since is None:
+        return None
+    kept_by = (
+        Mapping.objects.filter(
+            tally_connection=mapping.tally_connection,
+            form_id=mapping.form_id,
+            status=Mapping.Status.ENABLED,
+        )
+        .exclude(pk=mapping.pk)
+        .first()
+    )
+    stored = Submission.objects.filter(
+        tally_connection=mapping.tally_connection, form_id=mapping.form_id, received_at__gte=since
+    ).count()
+    try:
+        page = connection_call(
+            mapping.tally_connection,
+            lambda c: c.list_submissions(
+                mapping.form_id, limit=1, filter="completed", start_date=since
+            ),
+        )
+    except NeedsReconnect as exc:
+        return MissedWhileOff(since, None, stored, f"{exc.connection} needs reconnecting", kept_by)
+    except ApiError as exc:
+        return MissedWhileOff(since, None, stored, f"Tally answered: {exc}", kept_by)
+    if page.total is None:
+        return MissedWhileOff(since, None, stored, "Tally's answer gave no count", kept_by)
+    return MissedWhileOff(since, page.total, min(stored, page.total), "", kept_by)
+
+
+def skipped_before(mapping: Mapping) -> datetime | None:
+    """When the operator last re-enabled `mapping` skipping what arrived while it was off:
+    reconcile reads nothing submitted before then (its overlap would otherwise re-read
+    the last hour of them)."""
+    return (
+        AuditEvent.objects.filter(
+            action="mapping.enabled",
+            object_type="Mapping",
+            object_id=str(mapping.pk),
+            data__missed="skip",
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )

@@ -475,17 +475,28 @@ def _directory(mapping: Mapping) -> engine.Directory | None:
         return None
 
 
-def mapping_enable(mapping: Mapping, *, actor) -> Endpoint:
+def mapping_enable(mapping: Mapping, *, actor, missed: str = "") -> Endpoint:
+    """Switch on. `missed`: what to do with submissions that arrived while it was off
+    (`endpoints.missed_while_off`): "launch" leaves reconcile's window where it was, so
+    its next run launches them; "skip" starts the window now (recorded in the audit
+    event, which reconcile reads as its floor)."""
     refuse_archived(mapping, "enabled")
     reasons = mapping_blocking_problems(mapping)
     if reasons:
         raise MappingError("Cannot enable: " + " ".join(reasons))
     endpoint = endpoint_ensure(mapping)
-    Mapping.objects.filter(pk=mapping.pk).update(
-        status=Mapping.Status.ENABLED, updated_at=timezone.now()
-    )
+    now = timezone.now()
+    if missed == "skip":
+        Endpoint.objects.filter(pk=endpoint.pk).update(reconcile_since=now)
+        endpoint.reconcile_since = now
+    Mapping.objects.filter(pk=mapping.pk).update(status=Mapping.Status.ENABLED, updated_at=now)
     mapping.status = Mapping.Status.ENABLED
-    audit_record(actor=actor, action="mapping.enabled", obj=mapping, summary=f"Enabled {mapping}")
+    summary = f"Enabled {mapping}" + {
+        "skip": ", skipping the submissions that arrived while it was off",
+        "launch": ", launching the submissions that arrived while it was off",
+    }.get(missed, "")
+    extra = {"missed": missed} if missed else {}
+    audit_record(actor=actor, action="mapping.enabled", obj=mapping, summary=summary, **extra)
     return endpoint
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import engine, launchrules
 from .audit import audit_record
@@ -17,7 +18,7 @@ from .launching import (
     stored_context,
     submission_context,
 )
-from .mappings import MappingError, fetch_form
+from .mappings import MappingError, fetch_form, version_fields
 from .models import Mapping
 from .selectors.payloads import stored_submission
 from .tally.answers import answers_from_submission, answers_from_webhook
@@ -171,3 +172,53 @@ def people_summary(body: dict, version, directory: engine.Directory | None) -> l
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class BodyRow:
+    """One line of "Tallyfy field → value" under a preview: what staff read, not the body."""
+
+    label: str
+    value: str
+    field_type: str = ""
+
+
+def body_rows(body: dict, version) -> list[BodyRow]:
+    """The process name, the summary, then each kick-off field the body fills, in the
+    template's order, labelled as the template labels them and valued as a person reads
+    them (option texts, file names, guests' emails)."""
+    fields = version_fields(version)
+    prerun = body.get("prerun") or {}
+    rows = [BodyRow("Process name", str(body.get("name") or ""))]
+    if body.get("summary"):
+        rows.append(BodyRow("Summary", str(body["summary"])))
+    known = {f.id for f in fields}
+    for f in fields:
+        if f.id in prerun:
+            rows.append(BodyRow(f.label, value_text(prerun[f.id]), f.field_type))
+    rows += [BodyRow(key, value_text(value)) for key, value in prerun.items() if key not in known]
+    return rows
+
+
+def value_text(value: Any) -> str:
+    """A launch body's value as staff read it."""
+    if isinstance(value, dict):
+        if {"users", "guests", "groups"} & value.keys():
+            parts = [f"member {u}" for u in value.get("users") or ()]
+            parts += [f"group {g}" for g in value.get("groups") or ()]
+            parts += [f"{e} (guest)" for e in value.get("guests") or ()]
+            return ", ".join(parts)
+        return str(value.get("text") or value.get("filename") or value.get("id") or "")
+    if isinstance(value, list):
+        return ", ".join(value_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def problem_text(problem: engine.Problem) -> str:
+    """What follows the problem's label, shown in bold before it: most messages begin with
+    the label already ("Region: …", "Requester email is required"), and showing it twice
+    reads as a stutter."""
+    message = problem.message
+    if problem.label and message.startswith(problem.label):
+        return message[len(problem.label) :]
+    return f": {message}"

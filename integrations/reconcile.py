@@ -21,6 +21,7 @@ from . import contract
 from .audit import audit_record
 from .connections import NeedsReconnect, connection_call
 from .contract import check_record
+from .endpoints import skipped_before
 from .http import ApiError
 from .ingest import submission_ingest
 from .models import Connection, Endpoint, Mapping, Submission, WebhookState
@@ -106,7 +107,7 @@ def reconcile_mapping(mapping: Mapping) -> Reconciled:
     # A webhook seen missing took its log with it: a 404 there says nothing of the log.
     if endpoint.tally_webhook_id and endpoint.webhook_state != WebhookState.MISSING:
         try:
-            _reconcile_event_log(connection, endpoint, ingest)
+            _reconcile_event_log(connection, endpoint, ingest, skipped_before(mapping))
         except ApiError as exc:
             # The log is not in Tally's API reference (docs/vendor-notes.md): without it
             # the submissions below still recover everything, only later.
@@ -138,15 +139,22 @@ def reconcile_mapping(mapping: Mapping) -> Reconciled:
 Ingest = Callable[[dict[str, Any]], None]
 
 
-def _reconcile_event_log(connection: Connection, endpoint: Endpoint, ingest: Ingest) -> None:
-    """The webhook delivery log, newest first, back to the lookback horizon."""
+def _reconcile_event_log(
+    connection: Connection, endpoint: Endpoint, ingest: Ingest, floor: datetime | None = None
+) -> None:
+    """The webhook delivery log, newest first, back to the lookback horizon (and never
+    past `floor`, the moment the operator chose to skip what came before)."""
     horizon = timezone.now() - EVENT_LOG_LOOKBACK
+    if floor is not None:
+        horizon = max(horizon, floor)
     for number in range(1, EVENT_LOG_MAX_PAGES + 1):
         page = connection_call(
             connection, lambda c, n=number: c.list_webhook_events(endpoint.tally_webhook_id, n)
         )
         for event in page.items:
-            if event.delivery_status in ("FAILED", "DROPPED") and isinstance(event.payload, dict):
+            skipped = floor is not None and (event.created_at is None or event.created_at < floor)
+            failed = event.delivery_status in ("FAILED", "DROPPED")
+            if failed and isinstance(event.payload, dict) and not skipped:
                 ingest(event.payload)
         oldest = min((e.created_at for e in page.items if e.created_at), default=None)
         if not page.has_more or (oldest and oldest < horizon):
@@ -168,6 +176,11 @@ def _reconcile_submissions(
     now = timezone.now().replace(microsecond=0) + _SECOND
     since = endpoint.reconcile_since or endpoint.created_at
     start = (since - SUBMISSION_OVERLAP).replace(microsecond=0)
+    floor = skipped_before(mapping)
+    if floor is not None:
+        # Re-enabled skipping what arrived while it was off: never read back past that.
+        rounded_up = floor.replace(microsecond=0) + (_SECOND if floor.microsecond else timedelta())
+        start = max(start, rounded_up)
     watermark = endpoint.reconcile_since
     handled: set[str] = set()
     outside: list[str] = []

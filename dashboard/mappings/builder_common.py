@@ -16,7 +16,9 @@ from integrations.selectors.payloads import form_listening
 from integrations.tally.display import display
 from integrations.tallyfy.shapes import KickoffField
 
+from .builder_checks import check_as_typed
 from .forms import RuleForm
+from .samples import SourceSamples
 
 
 def rule_forms_for(
@@ -28,6 +30,32 @@ def rule_forms_for(
     sources = form.sources
     ordered = sorted(fields, key=lambda f: (not f.required, f.position or 0))
     return [RuleForm(data, field=f, sources=sources, rule=saved.get(f.id)) for f in ordered]
+
+
+def annotate_rows(
+    rule_forms: list[RuleForm],
+    form: FormSide,
+    samples: dict[str, SourceSamples],
+    taken: list[RuleForm] = (),
+    check_url: str = "",
+) -> None:
+    """Give each row what the builder shows beside it: a source to accept when the field
+    has no rule yet and none is chosen, and recent answers to the chosen source. `taken`:
+    the builder's other rows, when only some are drawn."""
+    chosen = {f.chosen_source() for f in [*rule_forms, *taken]}
+    taken = {s.key for s in chosen if s is not None}
+    for f in rule_forms:
+        if check_url:
+            check_as_typed(f["template"], check_url)
+        source = f.chosen_source()
+        if source is not None:
+            f.samples = samples.get(source.key)
+        elif not f.has_rule and not f["source"].value():
+            f.suggestion = engine.suggest_source(f.kickoff_field, form.sources, taken)
+            if f.suggestion is not None:
+                f.samples = samples.get(f.suggestion.source.key)
+                # One input is suggested to one row (required rows come first).
+                taken.add(f.suggestion.source.key)
 
 
 def row_problems(spec_rules, fields: list[KickoffField], form: FormSide) -> dict:

@@ -26,8 +26,17 @@ from integrations.mappings import (
 from integrations.models import Mapping
 
 from ..access import operator_required
-from .builder_common import learned_rows, listen_context, read_sides, row_problems, rule_forms_for
+from .builder_checks import accept_all
+from .builder_common import (
+    annotate_rows,
+    learned_rows,
+    listen_context,
+    read_sides,
+    row_problems,
+    rule_forms_for,
+)
 from .builder_launch import launch_context, launch_edit_only
+from .samples import form_samples
 from .task_forms import ApprovalForm, RunMatchForm, TaskSettingsForm
 
 
@@ -80,13 +89,13 @@ def task_edit(request, mapping: Mapping):
     step = mapping_step(mapping, template)
     captures = list(step.captures)
     version = mapping.current_version
-    data = request.POST if request.method == "POST" else None
+    data = accept_all(request.POST) if request.method == "POST" else None
     settings_form = TaskSettingsForm(data, initial={"name": mapping.name})
     rule_forms = rule_forms_for(data, captures, form_side, version)
     launch = launch_context(mapping, data, form_side, template, version)
     task = task_sections(mapping, data, form_side, template, step, version)
     run_form, approval_form = task["run_form"], task["approval_form"]
-    saving = request.method == "POST" and not launch_edit_only(request.POST)
+    saving = request.method == "POST" and not _redraw_only(request.POST)
     if saving:
         valid = (
             settings_form.is_valid()
@@ -112,6 +121,12 @@ def task_edit(request, mapping: Mapping):
             version_spec(version), captures, form_side.sources, is_approval=step.is_approval
         )
         task["approval_problems"] = [p for p in checked if p.field_id == engine.APPROVAL]
+    annotate_rows(
+        rule_forms,
+        form_side,
+        form_samples(mapping),
+        check_url=reverse("dashboard:mapping_check_placeholders", args=[mapping.pk]),
+    )
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
     return render(
         request,
@@ -131,6 +146,11 @@ def task_edit(request, mapping: Mapping):
             **listen_context(mapping),
         },
     )
+
+
+def _redraw_only(data) -> bool:
+    """An add/remove button, or a suggestion accepted, without JavaScript: redraw only."""
+    return launch_edit_only(data) or "accept" in data
 
 
 def _save(request, mapping, settings_form, rule_forms, task, launch, sides) -> bool:

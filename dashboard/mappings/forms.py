@@ -39,6 +39,11 @@ class RuleForm(forms.Form):
         label="Text template",
         help_text="Use {field key} or {label} placeholders, e.g. “Onboarding – {Company}”.",
     )
+    default = forms.CharField(
+        required=False,
+        label="If empty, use…",
+        help_text="Sent when the submission left the Tally field empty.",
+    )
 
     def __init__(
         self,
@@ -55,6 +60,7 @@ class RuleForm(forms.Form):
                 "source": source_value(rule),
                 "constant": _constant_text(rule.constant),
                 "template": rule.template,
+                "default": _constant_text(rule.default),
             }
         super().__init__(*args, prefix=prefix, initial=initial, **kwargs)
         self.kickoff_field = field
@@ -67,11 +73,23 @@ class RuleForm(forms.Form):
         # The builder shows these inputs without a visible <label>: name them for screen readers.
         self.fields["constant"].widget.attrs["aria-label"] = f"Constant value for {field.label}"
         self.fields["template"].widget.attrs["aria-label"] = f"Text template for {field.label}"
+        self.fields["default"].widget.attrs["aria-label"] = f"If empty, use for {field.label}"
+        if field.field_type == "date":
+            # A date picker, not free text: Tallyfy wants a date it can read.
+            for name in ("constant", "default"):
+                self.fields[name].widget = forms.DateInput(
+                    attrs={**self.fields[name].widget.attrs, "type": "date"}
+                )
+        # Filled by the builder: a source to offer (`engine.Suggestion`) and what recent
+        # submissions answered to the chosen one (`samples.SourceSamples`).
+        self.suggestion = None
+        self.samples = None
         if field.field_type in CHOICE_TYPES:
             self.fields["constant"].help_text = "One of: " + ", ".join(
                 f"“{o.text}”" for o in field.options
             )
         self.saved_option_map = dict(rule.option_map or {}) if rule else {}
+        self.has_rule = rule is not None
         self._add_option_fields()
 
     # --- choice fields: an option table ------------------------------------------------------
@@ -107,6 +125,21 @@ class RuleForm(forms.Form):
             )
             self.option_rows.append((option, self[name]))
 
+    def sends_nothing(self) -> bool:
+        """A constant or a template left blank: the row fits, but fills nothing."""
+        source = self["source"].value()
+        if source == CONSTANT:
+            return not str(self["constant"].value() or "").strip()
+        if source == TEMPLATE:
+            return not str(self["template"].value() or "").strip()
+        return False
+
+    def empty_warning(self) -> bool:
+        """Whether recent submissions left the chosen source empty while this required
+        field needs a value: the "if empty, use…" input is then pressed on the operator."""
+        s = self.samples
+        return bool(self.kickoff_field.required and s and s.empty)
+
     # --- result ------------------------------------------------------------------------------
 
     def rule(self) -> RuleInput:
@@ -125,6 +158,9 @@ class RuleForm(forms.Form):
                 source=FieldMapping.Source.FIELD,
                 source_key=source.removeprefix("field:"),
                 option_map=option_map,
+                default=_constant_value(self.kickoff_field, data["default"])
+                if data.get("default", "").strip()
+                else None,
             )
         if source == CONSTANT:
             return RuleInput(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import archive, builder_launch, builder_task, followup, new, views
+from . import archive, builder_checks, builder_launch, builder_task, followup, new, switch, views
 
 urlpatterns = [
     path("", views.mapping_list, name="mappings"),
@@ -15,6 +15,11 @@ urlpatterns = [
         builder_launch.mapping_edit_launch,
         name="mapping_edit_launch",
     ),
+    path(
+        "<int:pk>/edit/placeholders/",
+        builder_checks.mapping_check_placeholders,
+        name="mapping_check_placeholders",
+    ),
     path("<int:pk>/edit/task/", builder_task.mapping_edit_task, name="mapping_edit_task"),
     path("<int:pk>/edit/followup/", followup.mapping_followup_hint, name="mapping_followup_hint"),
     path("<int:pk>/listen/", views.mapping_listen, name="mapping_listen"),
@@ -22,8 +27,8 @@ urlpatterns = [
     path("<int:pk>/listen/status/", views.mapping_listen_status, name="mapping_listen_status"),
     path("<int:pk>/preview/", views.mapping_preview, name="mapping_preview"),
     path("<int:pk>/test-launch/", views.mapping_test_launch, name="mapping_test_launch"),
-    path("<int:pk>/enable/", views.mapping_enable_view, name="mapping_enable"),
-    path("<int:pk>/disable/", views.mapping_disable_view, name="mapping_disable"),
+    path("<int:pk>/enable/", switch.mapping_enable_view, name="mapping_enable"),
+    path("<int:pk>/disable/", switch.mapping_disable_view, name="mapping_disable"),
     path("<int:pk>/archive/", archive.mapping_archive_view, name="mapping_archive"),
     path("<int:pk>/restore/", archive.mapping_restore_view, name="mapping_restore"),
     path("<int:pk>/reregister/", views.mapping_reregister_view, name="mapping_reregister"),

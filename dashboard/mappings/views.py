@@ -9,6 +9,7 @@ import re
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -25,8 +26,6 @@ from integrations.mappings import (
     builder_sides,
     engine_rule,
     mapping_blocking_problems,
-    mapping_disable,
-    mapping_enable,
     mapping_save_version,
     target_fields,
     version_rules,
@@ -41,12 +40,27 @@ from integrations.tally.ids import TALLY_ID_RULE, is_tally_id
 
 from ..access import operator_required, staff_required
 from .archive import not_archived
-from .builder_common import learned_rows, listen_context, read_sides, row_problems, rule_forms_for
+from .builder_checks import (
+    accept_all,
+    accepted,
+    check_as_typed,
+    owner_picker,
+    refuse_unknown_placeholders,
+)
+from .builder_common import (
+    annotate_rows,
+    learned_rows,
+    listen_context,
+    read_sides,
+    row_problems,
+    rule_forms_for,
+)
 from .builder_launch import launch_context, launch_edit_only
 from .builder_task import task_edit
 from .followup import followup_context
 from .forms import MappingSettingsForm, RuleForm
 from .kind_words import kind_context
+from .samples import form_samples
 
 
 @staff_required
@@ -79,7 +93,7 @@ def mapping_edit(request, pk: int):
         return redirect("dashboard:mapping_detail", pk=mapping.pk)
     form_side, template = sides
     version = mapping.current_version
-    data = request.POST if request.method == "POST" else None
+    data = accept_all(request.POST) if request.method == "POST" else None
     initial = {
         "name": mapping.name,
         "name_template": version.name_template
@@ -94,9 +108,15 @@ def mapping_edit(request, pk: int):
     rule_forms = rule_forms_for(data, template.fields, form_side, version)
     launch = launch_context(mapping, data, form_side, template, version)
     followup = followup_context(mapping, data, version)
+    owner_picker(settings_form, launch["launch"].directory)
     problems = {}
-    # An add/remove button of the launch rules (without JavaScript) only redraws.
-    saving = request.method == "POST" and not launch_edit_only(request.POST)
+    # An add/remove button of the launch rules, or Accept of a suggestion (without
+    # JavaScript), only redraws.
+    saving = (
+        request.method == "POST"
+        and not launch_edit_only(request.POST)
+        and "accept" not in request.POST
+    )
     if saving:
         valid = (
             settings_form.is_valid()
@@ -104,6 +124,7 @@ def mapping_edit(request, pk: int):
             & launch["launch"].is_valid()
             & followup["followup_form"].is_valid()
         )
+        valid = valid and refuse_unknown_placeholders(settings_form, rule_forms, form_side)
         if valid:
             rules = [f.rule() for f in rule_forms]
             s = settings_form.cleaned_data
@@ -137,6 +158,10 @@ def mapping_edit(request, pk: int):
     if version is not None or saving:
         rules = version_rules(version) if version else ()
         problems = row_problems(rules, template.fields, form_side)
+    check_url = reverse("dashboard:mapping_check_placeholders", args=[mapping.pk])
+    annotate_rows(rule_forms, form_side, form_samples(mapping), check_url=check_url)
+    for name in ("name_template", "summary_template"):
+        check_as_typed(settings_form[name], check_url)
     rows = [(f, problems.get(f.kickoff_field.id, [])) for f in rule_forms]
     placeholders = [(s.key, s.label) for s in form_side.sources]
     return render(
@@ -149,6 +174,7 @@ def mapping_edit(request, pk: int):
             "template": template,
             "form_side": form_side,
             "placeholders": placeholders,
+            "context_placeholders": engine.CONTEXT_PLACEHOLDERS,
             "invalid": saving,
             "learned": learned_rows(form_side),
             **followup,
@@ -237,7 +263,22 @@ def mapping_edit_row(request, pk: int, field_id: str):
     field = next((f for f in target_fields(mapping, template) if f.id == field_id), None)
     if field is None:
         raise Http404("No such kick-off field in the template")
-    rule_form = RuleForm(request.POST, field=field, sources=form_side.sources)
+    rule_form = RuleForm(accepted(request.POST, field_id), field=field, sources=form_side.sources)
+    saved = mapping.current_version
+    rule_form.has_rule = bool(saved and saved.fields.filter(target_field_id=field_id).exists())
+    # The whole builder form comes with the row: sources other rows use are not suggested.
+    others = [
+        RuleForm(request.POST, field=f, sources=form_side.sources)
+        for f in target_fields(mapping, template)
+        if f.id != field_id
+    ]
+    annotate_rows(
+        [rule_form],
+        form_side,
+        form_samples(mapping),
+        taken=others,
+        check_url=reverse("dashboard:mapping_check_placeholders", args=[mapping.pk]),
+    )
     problems = []
     if rule_form.is_valid():
         rule = engine_rule(rule_form.rule())
@@ -325,39 +366,6 @@ _REREGISTERED = {
 }
 
 
-@operator_required
-@require_POST
-@not_archived("enabled")
-def mapping_enable_view(request, pk: int):
-    mapping = get_object_or_404(Mapping, pk=pk)
-    try:
-        mapping_check_drift(mapping)
-        mapping_enable(mapping, actor=request.user)
-    except MappingError as exc:
-        messages.error(request, str(exc))
-    except (ApiError, NeedsReconnect) as exc:
-        messages.error(request, f"Could not register the webhook in Tally: {exc}")
-    else:
-        messages.success(
-            request, f"Enabled {mapping}. New submissions of {mapping.form_name} launch processes."
-        )
-    return redirect("dashboard:mapping_detail", pk=mapping.pk)
-
-
-@operator_required
-@require_POST
-@not_archived("disabled")
-def mapping_disable_view(request, pk: int):
-    mapping = get_object_or_404(Mapping, pk=pk)
-    try:
-        mapping_disable(mapping, actor=request.user)
-    except (ApiError, NeedsReconnect) as exc:
-        messages.warning(request, f"Disabled, but removing the Tally webhook failed: {exc}")
-    else:
-        messages.success(request, f"Disabled {mapping}.")
-    return redirect("dashboard:mapping_detail", pk=mapping.pk)
-
-
 # --- preview and test launch ----------------------------------------------------------------------
 
 
@@ -397,6 +405,8 @@ def mapping_preview(request, pk: int):
             "chosen": preview.chosen,
             "plan": plan,
             "body_json": json.dumps(plan.body, indent=2, ensure_ascii=False) if plan else "",
+            "body_rows": previews.body_rows(plan.body, mapping.current_version) if plan else [],
+            "problem_lines": [(p, previews.problem_text(p)) for p in plan.problems] if plan else [],
             "blocking": preview.blocking,
             "routing": preview.routing,
             "route_rows": preview.route_rows,

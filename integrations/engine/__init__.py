@@ -102,6 +102,7 @@ from .rules import (
     TaskPlan,
     Verdict,
 )
+from .suggest import Suggestion, label_similarity, suggest_source
 from .tables import TICK
 from .tasks import (
     approval_problems,
@@ -179,6 +180,7 @@ __all__ = [
     "Route",
     "RouteCandidate",
     "Step",
+    "Suggestion",
     "TagRule",
     "TaskPlan",
     "Verdict",
@@ -200,6 +202,7 @@ __all__ = [
     "is_compatible",
     "is_empty",
     "is_valid_email",
+    "label_similarity",
     "launch_rule_problems",
     "match_runs",
     "option_lookup",
@@ -210,6 +213,7 @@ __all__ = [
     "render_template",
     "resolve_option",
     "route",
+    "suggest_source",
     "target_label",
     "to_tallyfy_date",
     "validate_rule",

@@ -122,7 +122,8 @@ def test_build_preview_save_and_enable_a_mapping(
     page.get_by_role("link", name="Preview").click()
     page.get_by_label("Submission").select_option(value=submission_id)
     page.get_by_role("button", name="Preview this submission").click()
-    body = json.loads(page.locator("#launch-body").inner_text())
+    # The raw body is folded under a <details>: read its text, not what is shown.
+    body = json.loads(page.locator("#launch-body").text_content())
     prerun = body["prerun"]
     assert body["name"] == "Onboarding – Acme Ltd"
     assert body["checklist_id"] == tallyfy_seed.CLIENT_ONBOARDING_ID
