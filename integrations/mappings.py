@@ -393,7 +393,7 @@ def mapping_save_version(
             deadlines=launchrules.deadlines_json(deadlines),
             tag_rules=launchrules.tag_rules_json(tag_rules),
             template_steps=launchrules.steps_json(template.steps or ()),
-            followup_form_id="" if task else followup_form_id,
+            followup_form_id=followup_form_id,
             run_match=dict(run_match or {}) if task else {},
             approval=launchrules.approval_json(approval) if task else {},
             created_by=actor,

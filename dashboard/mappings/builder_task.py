@@ -36,6 +36,7 @@ from .builder_common import (
     rule_forms_for,
 )
 from .builder_launch import launch_context, launch_edit_only
+from .followup import followup_context
 from .samples import form_samples
 from .task_forms import ApprovalForm, RunMatchForm, TaskSettingsForm
 
@@ -95,21 +96,25 @@ def task_edit(request, mapping: Mapping):
     launch = launch_context(mapping, data, form_side, template, version)
     task = task_sections(mapping, data, form_side, template, step, version)
     run_form, approval_form = task["run_form"], task["approval_form"]
+    followup = followup_context(mapping, data, version)
     saving = request.method == "POST" and not _redraw_only(request.POST)
     if saving:
         valid = (
             settings_form.is_valid()
             & all([f.is_valid() for f in rule_forms])
             & run_form.is_valid()
+            & followup["followup_form"].is_valid()
             & (approval_form is None or approval_form.is_valid())
             & launch["launch"].is_valid()
         )
         if valid:
-            saved = _save(request, mapping, settings_form, rule_forms, task, launch, sides)
+            saved = _save(
+                request, mapping, settings_form, rule_forms, task, launch, sides, followup
+            )
             if saved:
                 return redirect("dashboard:mapping_detail", pk=mapping.pk)
     else:
-        for form in (launch["launch"], run_form, approval_form):
+        for form in (launch["launch"], run_form, approval_form, followup["followup_form"]):
             if form is not None:
                 form.quiet()
     problems = {}
@@ -143,6 +148,7 @@ def task_edit(request, mapping: Mapping):
             "learned": learned_rows(form_side),
             **launch,
             **task,
+            **followup,
             **listen_context(mapping),
         },
     )
@@ -153,7 +159,7 @@ def _redraw_only(data) -> bool:
     return launch_edit_only(data) or "accept" in data
 
 
-def _save(request, mapping, settings_form, rule_forms, task, launch, sides) -> bool:
+def _save(request, mapping, settings_form, rule_forms, task, launch, sides, followup) -> bool:
     form_side, template = sides
     approval_form = task["approval_form"]
     name = settings_form.cleaned_data["name"]
@@ -169,6 +175,7 @@ def _save(request, mapping, settings_form, rule_forms, task, launch, sides) -> b
             condition=launch["launch"].values()["condition"],
             run_match=task["run_form"].value(),
             approval=approval_form.rule() if approval_form else None,
+            followup_form_id=followup["followup_form"].cleaned_data["followup_form_id"],
         )
     except MappingError as exc:
         messages.error(request, str(exc))

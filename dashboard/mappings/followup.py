@@ -32,24 +32,27 @@ class Candidate:
     id: str
     name: str
     hidden: frozenset[str] | None  # hidden field names; None: could not be read
+    # The hidden field the link fills: a launch's reference, or (a task mapping's link for
+    # the next step) the run's id.
+    needs: str = REF_NAME
 
     @property
     def ready(self) -> bool:
-        return bool(self.hidden and REF_NAME in self.hidden)
+        return bool(self.hidden and self.needs in self.hidden)
 
     @property
     def hint(self) -> str:
+        what = "the delivery's reference" if self.needs == REF_NAME else "the run's id"
         if self.ready:
             return (
-                f"“{self.name}” has the hidden field {REF_NAME}: the link fills it with the "
-                "delivery's reference."
+                f"“{self.name}” has the hidden field {self.needs}: the link fills it with {what}."
             )
         if self.hidden is None:
             return (
                 f"Could not read the questions of “{self.name}”. It needs a Hidden fields "
-                f"block with the field {REF_NAME}."
+                f"block with the field {self.needs}."
             )
-        return f"Add a Hidden fields block with the field {REF_NAME} to “{self.name}”."
+        return f"Add a Hidden fields block with the field {self.needs} to “{self.name}”."
 
 
 def candidates(mapping: Mapping) -> list[Candidate]:
@@ -60,10 +63,11 @@ def candidates(mapping: Mapping) -> list[Candidate]:
         for r in tally_forms().rows
         if r.connection.pk == mapping.tally_connection_id and r.form.id != mapping.form_id
     ]
+    needs = RUN_NAME if mapping.kind == Mapping.Kind.COMPLETE_TASK else REF_NAME
     out = []
     for n, form in enumerate(rows):
         hidden = _hidden_names(mapping, form.id) if n < CHECKED_FORMS else None
-        out.append(Candidate(form.id, form.name, hidden))
+        out.append(Candidate(form.id, form.name, hidden, needs))
     return sorted(out, key=lambda c: not (c.hidden and c.hidden & {REF_NAME, RUN_NAME}))
 
 
@@ -137,8 +141,11 @@ def uses_link(data) -> bool:
     )
 
 
-def link_shape(form_id: str) -> str:
-    return f"{settings.TALLY_FORMS_BASE_URL.rstrip('/')}/{form_id}?{REF_NAME}=…"
+def link_shape(form_id: str, *, task: bool = False) -> str:
+    """What the link looks like: a launch's carries its reference; a task mapping's (for
+    the next step, in a task field) the run's id."""
+    name = RUN_NAME if task else REF_NAME
+    return f"{settings.TALLY_FORMS_BASE_URL.rstrip('/')}/{form_id}?{name}=…"
 
 
 def followup_context(mapping: Mapping, data, version) -> dict:
@@ -157,7 +164,9 @@ def followup_context(mapping: Mapping, data, version) -> dict:
         "followup_form": form,
         "followup": next((c for c in found if c.id == chosen), None),
         "followup_chosen": chosen,
-        "followup_link_shape": link_shape(chosen) if chosen else "",
+        "followup_link_shape": link_shape(chosen, task=mapping.kind == Mapping.Kind.COMPLETE_TASK)
+        if chosen
+        else "",
     }
 
 
@@ -173,6 +182,10 @@ def mapping_followup_hint(request, pk: int):
         {
             "followup": next((c for c in found if c.id == chosen), None),
             "followup_chosen": chosen,
-            "followup_link_shape": link_shape(chosen) if chosen else "",
+            "followup_link_shape": link_shape(
+                chosen, task=mapping.kind == Mapping.Kind.COMPLETE_TASK
+            )
+            if chosen
+            else "",
         },
     )

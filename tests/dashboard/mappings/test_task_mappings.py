@@ -168,7 +168,7 @@ def test_the_task_builder_shows_the_steps_task_fields_and_no_launch_sections(
         "People",
         "Deadlines",
         "Tags from answers",
-        "Follow-up form",
+        "Insert follow-up form link",  # the follow-up form itself serves the next step
     ):
         assert launch_only not in html
     assert "Approval" not in html  # not an approval step
@@ -497,3 +497,11 @@ def test_a_task_row_is_rechecked_when_its_source_changes(staff_client, task_mapp
         {f"f-{url}-source": "field:question_Bq7mLw"},
     ).content.decode()
     assert "Account URL" in row and '<span class="badge ok">Fits</span>' in row
+
+
+def test_a_task_mapping_can_pick_the_next_steps_follow_up_form(staff_client, task_mapping, vendors):
+    """For the next step: the task mapping's follow-up form, its link carrying the run id."""
+    _, _, seed = vendors
+    page = edit(staff_client, task_mapping)
+    assert 'name="followup_form_id"' in page
+    assert "run_id" in page.split('id="followup"')[1].split("</div>\n</div>")[0]
