@@ -26,7 +26,7 @@ from integrations.mappings import (
 from integrations.models import Mapping
 
 from ..access import operator_required
-from .builder_checks import accept_all
+from .builder_checks import accept_all, refuse_unknown_placeholders
 from .builder_common import (
     annotate_rows,
     learned_rows,
@@ -107,6 +107,8 @@ def task_edit(request, mapping: Mapping):
             & (approval_form is None or approval_form.is_valid())
             & launch["launch"].is_valid()
         )
+        # As the launch builder: a `{typo}` in a task field's template is refused on save.
+        valid = valid and refuse_unknown_placeholders(settings_form, rule_forms, form_side)
         if valid:
             saved = _save(
                 request, mapping, settings_form, rule_forms, task, launch, sides, followup

@@ -501,7 +501,24 @@ def test_a_task_row_is_rechecked_when_its_source_changes(staff_client, task_mapp
 
 def test_a_task_mapping_can_pick_the_next_steps_follow_up_form(staff_client, task_mapping, vendors):
     """For the next step: the task mapping's follow-up form, its link carrying the run id."""
-    _, _, seed = vendors
     page = edit(staff_client, task_mapping)
     assert 'name="followup_form_id"' in page
     assert "run_id" in page.split('id="followup"')[1].split("</div>\n</div>")[0]
+
+
+def test_an_unknown_placeholder_in_a_task_fields_template_is_refused_on_save(
+    staff_client, task_mapping, vendors
+):
+    _, _, seed = vendors
+    url = capture_id(seed, "account_url")
+    html = save(
+        staff_client,
+        task_mapping,
+        task_post(
+            seed,
+            **{f"f-{url}-source": "template", f"f-{url}-template": "https://{Compnay}.example"},
+            **{"run-how": "hidden", "run-ref_key": REF, "run-run_key": "", "run-task_key": ""},
+        ),
+    )
+    assert "{Compnay}" in html and "Saved version" not in html
+    assert not MappingVersion.objects.filter(mapping=task_mapping).exists()
