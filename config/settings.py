@@ -444,14 +444,25 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"quiet_ticks": {"()": "config.logfilters.QuietTicks"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "quiet_ticks": {"()": "config.logfilters.QuietTicks"},
+        "redact_oauth": {"()": "config.logfilters.RedactOAuthParams"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_oauth"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         # Beat logs every due task at INFO; the sandbox's 5-second one would flood the log.
         "celery.beat": {"level": "WARNING"},
+        # The dev server's access log, through the console handler: OAuth codes redacted.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "celery.worker.strategy": {"filters": ["quiet_ticks"]},
         "celery.app.trace": {"filters": ["quiet_ticks"]},
     },

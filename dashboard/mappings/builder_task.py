@@ -25,7 +25,7 @@ from integrations.mappings import (
 )
 from integrations.models import Mapping
 
-from ..access import operator_required
+from ..access import EDIT_MAPPINGS, requires
 from .builder_common import learned_rows, listen_context, read_sides, row_problems, rule_forms_for
 from .builder_launch import launch_context, launch_edit_only
 from .task_forms import ApprovalForm, RunMatchForm, TaskSettingsForm
@@ -164,7 +164,7 @@ def _save(request, mapping, settings_form, rule_forms, task, launch, sides) -> b
     return True
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 def mapping_edit_task(request, pk: int):
     """The task sections alone ("Which run", "Approval"), redrawn from what was posted;

@@ -38,7 +38,7 @@ from integrations.models import (
 )
 from integrations.selectors.mappings import mappings_with_recent_deliveries
 
-from ..access import operator_required, staff_required
+from ..access import EDIT_MAPPINGS, SWITCH_MAPPINGS, requires, staff_required
 from .archive import not_archived
 from .builder_common import learned_rows, listen_context, read_sides, row_problems, rule_forms_for
 from .builder_launch import launch_context, launch_edit_only
@@ -67,7 +67,7 @@ def mapping_list(request):
 # --- the builder -----------------------------------------------------------------------------
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @not_archived("edited")
 def mapping_edit(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -157,7 +157,7 @@ def mapping_edit(request, pk: int):
     )
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("edited")
 def mapping_listen(request, pk: int):
@@ -177,7 +177,7 @@ def mapping_listen(request, pk: int):
     return redirect("dashboard:mapping_edit", pk=mapping.pk)
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 def mapping_listen_stop_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -192,7 +192,7 @@ def mapping_listen_stop_view(request, pk: int):
     return redirect("dashboard:mapping_edit", pk=mapping.pk)
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 def mapping_listen_status(request, pk: int):
     """The listen panel alone, for the builder's poll."""
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -207,7 +207,7 @@ def mapping_listen_status(request, pk: int):
     )
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("edited")
 def mapping_edit_row(request, pk: int, field_id: str):
@@ -256,14 +256,9 @@ def mapping_detail(request, pk: int):
     mapping = get_object_or_404(
         Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
     )
-    drift_error = ""
+    # Reading the page changes nothing: drift is checked by the periodic job and by the
+    # "Check now" button (a POST), and the page shows when it last ran.
     archived = mapping.status == Mapping.Status.ARCHIVED
-    # An archived mapping is history: no drift to check (its connection may be gone).
-    if mapping.current_version and not archived and request.GET.get("check") != "no":
-        try:
-            mapping_check_drift(mapping)
-        except (ApiError, NeedsReconnect) as exc:
-            drift_error = f"Could not compare with the live form and template: {exc}"
     versions = mapping.versions.select_related("created_by").prefetch_related("fields")
     return render(
         request,
@@ -272,7 +267,6 @@ def mapping_detail(request, pk: int):
             "mapping": mapping,
             "versions": versions,
             "blocking": [] if archived else mapping_blocking_problems(mapping),
-            "drift_error": drift_error,
             "rules_count": len(version_rules(mapping.current_version))
             if mapping.current_version
             else 0,
@@ -285,13 +279,32 @@ def mapping_detail(request, pk: int):
     )
 
 
+@requires(EDIT_MAPPINGS)
+@require_POST
+def mapping_check_drift_view(request, pk: int):
+    """ "Check now": compare the mapping with the live form and template."""
+    mapping = get_object_or_404(
+        Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
+    )
+    # An archived mapping is history: no drift to check (its connection may be gone).
+    if mapping.current_version and mapping.status != Mapping.Status.ARCHIVED:
+        try:
+            differences = mapping_check_drift(mapping)
+        except (ApiError, NeedsReconnect) as exc:
+            messages.warning(request, f"Could not compare with the live form and template: {exc}")
+        else:
+            if not differences:
+                messages.success(request, "The live form and template still fit this mapping.")
+    return redirect("dashboard:mapping_detail", pk=pk)
+
+
 def _endpoint(mapping: Mapping) -> Endpoint | None:
     return Endpoint.objects.filter(
         tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
     ).first()
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @require_POST
 def mapping_reregister_view(request, pk: int):
     """Put the mapping's webhook back in Tally (created again, or enabled again)."""
@@ -324,7 +337,7 @@ _REREGISTERED = {
 }
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @require_POST
 @not_archived("enabled")
 def mapping_enable_view(request, pk: int):
@@ -343,7 +356,7 @@ def mapping_enable_view(request, pk: int):
     return redirect("dashboard:mapping_detail", pk=mapping.pk)
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @require_POST
 @not_archived("disabled")
 def mapping_disable_view(request, pk: int):
@@ -406,7 +419,7 @@ def mapping_preview(request, pk: int):
     )
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("test-launched")
 def mapping_test_launch(request, pk: int):
