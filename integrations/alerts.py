@@ -9,6 +9,7 @@ from django.core.mail import send_mail
 
 from .models import Delivery
 
+
 def header_safe(text: str, limit: int = 200) -> str:
     """A mail header value from vendor or user text: Django refuses a header with a line
     break (BadHeaderError), which `fail_silently` would turn into no email at all."""
