@@ -11,6 +11,8 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
+from integrations.roles import VIEWERS
+
 CONNECT = "integrations.connect_account"
 EDIT_MAPPINGS = "integrations.edit_mapping"
 SWITCH_MAPPINGS = "integrations.switch_mapping"
@@ -68,8 +70,8 @@ def requires(permission: str, *, methods: tuple[str, ...] | None = None):
 
         wrapper.permission = permission
         wrapper.permission_methods = methods
-        # Whole-view checks: the page itself is an action (viewers meet no link to it).
-        wrapper.operators_only = methods is None
+        # A whole view the Viewers role may not use: viewers meet no link to it.
+        wrapper.operators_only = methods is None and permission.split(".")[-1] not in VIEWERS
         return wrapper
 
     return decorator

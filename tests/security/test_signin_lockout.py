@@ -89,3 +89,13 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(client, operator,
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("dashboard:overview")
+    # One client guessing through the proxy is still locked out by its own address.
+    client.logout()
+    for name in ("a", "b", "c", "d", "e"):
+        last = client.post(
+            LOGIN,
+            {"username": name, "password": "x"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.66",
+        )
+    assert last.status_code == 429
