@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "django_celery_beat",
+    "axes",
     "integrations",
     "dashboard",
 ]
@@ -100,6 +102,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.security.SecurityHeadersMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -175,6 +180,29 @@ if _bool("BEHIND_TLS_PROXY", False):
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Sign-in throttling (django-axes) on /login/ and /admin/login/: after AXES_FAILURE_LIMIT
+# wrong passwords for one username, or from one address, further attempts for it are
+# refused for AXES_COOLOFF_TIME. Counted in the cache (Redis in production) so a failed
+# attempt writes nothing to the database; each lockout leaves an audit event.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = _env("int", "AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env("float", "AXES_COOLOFF_MINUTES", default=15.0))
+# Either counter locks: a username guessed from many addresses, or one address trying
+# many usernames. A locked username unlocks by itself after the cool-off (or at once with
+# `manage.py axes_reset_username <name>`).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+if DEBUG:
+    # axes.W001: the file and local-memory caches of development and tests work for one
+    # machine; production sets CACHE_URL to Redis (and the warning shows if it does not).
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 CSRF_TRUSTED_ORIGINS = [f"{urlsplit(PUBLIC_BASE_URL).scheme}://{urlsplit(PUBLIC_BASE_URL).netloc}"]
 
 # --- Encryption of secrets at rest -------------------------------------------------------
@@ -416,14 +444,25 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"quiet_ticks": {"()": "config.logfilters.QuietTicks"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "quiet_ticks": {"()": "config.logfilters.QuietTicks"},
+        "redact_oauth": {"()": "config.logfilters.RedactOAuthParams"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_oauth"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         # Beat logs every due task at INFO; the sandbox's 5-second one would flood the log.
         "celery.beat": {"level": "WARNING"},
+        # The dev server's access log, through the console handler: OAuth codes redacted.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "celery.worker.strategy": {"filters": ["quiet_ticks"]},
         "celery.app.trace": {"filters": ["quiet_ticks"]},
     },

@@ -1,8 +1,9 @@
-"""Who may use the dashboard: signed-in staff only; changing things takes the Operator role.
+"""Who may use the dashboard: signed-in staff only; each kind of change its permission.
 
-Roles are Django groups (created by a migration): **Viewers** look, **Operators** also
-connect accounts, edit and switch mappings, and retry deliveries. Superusers can do
-everything, and give people their roles on the Users & roles page (/users/).
+Every view that changes something names the one permission its kind of action takes
+(`@requires(RETRY)`); integrations/roles.py groups them into the two roles, **Viewers**
+(look, export) and **Operators** (everything). Superusers can do everything, and give
+people their roles on the Users & roles page (/users/).
 """
 
 from functools import wraps
@@ -10,7 +11,15 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-OPERATE_PERMISSION = "integrations.retry_delivery"
+from integrations.roles import VIEWERS
+
+CONNECT = "integrations.connect_account"
+EDIT_MAPPINGS = "integrations.edit_mapping"
+SWITCH_MAPPINGS = "integrations.switch_mapping"
+RETRY = "integrations.retry_delivery"
+EXPORT = "integrations.export_data"
+#: The permissions that change something: holding any of them makes an "Operator".
+ACTION_PERMISSIONS = (CONNECT, EDIT_MAPPINGS, SWITCH_MAPPINGS, RETRY)
 
 STAFF_ONLY_MESSAGE = "Kickoff is for staff members only."
 OPERATORS_ONLY_MESSAGE = (
@@ -34,23 +43,38 @@ def staff_required(view):
     return wrapper
 
 
+def may(user, permission: str) -> bool:
+    """Is this active staff member allowed this kind of action?"""
+    return bool(user.is_active and user.is_staff and user.has_perm(permission))
+
+
 def can_operate(user) -> bool:
-    """May this person change things (connections, mappings, retries)?"""
-    return bool(user.is_active and user.is_staff and user.has_perm(OPERATE_PERMISSION))
+    """May this person change anything at all (the "Operator" label, the banners' hints)?"""
+    return any(may(user, p) for p in ACTION_PERMISSIONS)
 
 
-def operator_required(view):
-    """Staff only, and only Operators (or superusers) get past; viewers get 403."""
+def requires(permission: str, *, methods: tuple[str, ...] | None = None):
+    """Staff only, and only people with `permission` (or superusers) get past; others 403.
 
-    @staff_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not can_operate(request.user):
-            raise PermissionDenied(OPERATORS_ONLY_MESSAGE)
-        return view(request, *args, **kwargs)
+    With `methods` (e.g. `("POST",)`) only those methods need it: the view shows its GET
+    (a count, a confirmation) to every staff member. The permission is kept on the view
+    so the access-matrix test can check every URL against every role."""
 
-    wrapper.operators_only = True
-    return wrapper
+    def decorator(view):
+        @staff_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if (methods is None or request.method in methods) and not may(request.user, permission):
+                raise PermissionDenied(OPERATORS_ONLY_MESSAGE)
+            return view(request, *args, **kwargs)
+
+        wrapper.permission = permission
+        wrapper.permission_methods = methods
+        # A whole view the Viewers role may not use: viewers meet no link to it.
+        wrapper.operators_only = methods is None and permission.split(".")[-1] not in VIEWERS
+        return wrapper
+
+    return decorator
 
 
 def superuser_required(view):
@@ -64,6 +88,7 @@ def superuser_required(view):
         return view(request, *args, **kwargs)
 
     wrapper.operators_only = True  # a viewer may not use it either
+    wrapper.superusers_only = True
     return wrapper
 
 

@@ -9,6 +9,13 @@ from django.core.mail import send_mail
 
 from .models import Delivery
 
+
+def header_safe(text: str, limit: int = 200) -> str:
+    """A mail header value from vendor or user text: Django refuses a header with a line
+    break (BadHeaderError), which `fail_silently` would turn into no email at all."""
+    return " ".join(str(text).split())[:limit]
+
+
 #: At most one failure email per mapping in this many seconds.
 FAILURE_EMAIL_EVERY_SECONDS = 600
 
@@ -29,7 +36,7 @@ def delivery_failure_email(delivery: Delivery, *, message: str) -> None:
         return
     link = f"{settings.PUBLIC_BASE_URL}/deliveries/{delivery.pk}/"
     send_mail(
-        f"[Kickoff] A submission could not be launched ({delivery.mapping.name})",
+        header_safe(f"[Kickoff] A submission could not be launched ({delivery.mapping.name})"),
         (
             f"Delivery {delivery.pk} of submission {delivery.submission.submission_id} "
             f"(form {delivery.submission.form_id}) through “{delivery.mapping.name}” failed "

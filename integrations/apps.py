@@ -18,7 +18,8 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         # `signals`: held deliveries resume when their connection is saved active again.
         # `tasks`: the outbox publishes tasks by name, so every process must know them.
-        from . import signals, tasks  # noqa: F401
+        # `audit`: its receiver records sign-in lockouts.
+        from . import audit, signals, tasks  # noqa: F401
 
         # The roles also come back after a database flush (tests, `manage.py flush`).
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="kickoff-roles")

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import oauth
+from .alerts import header_safe
 from .audit import audit_record
 from .crypto import mask
 from .errors import MappingError
@@ -252,7 +253,7 @@ def _notify_staff(*, subject: str, body: str) -> None:
         .values_list("email", flat=True)
     )
     if recipients:
-        send_mail(subject, body, None, recipients, fail_silently=True)
+        send_mail(header_safe(subject), body, None, recipients, fail_silently=True)
 
 
 # --- connecting ---------------------------------------------------------------------------

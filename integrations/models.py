@@ -61,6 +61,10 @@ class Connection(models.Model):
 
     class Meta:
         ordering = ["provider", "label"]
+        # One permission per kind of action (integrations/roles.py groups them into roles).
+        permissions = [
+            ("connect_account", "Can connect, reconnect and disconnect Tally and Tallyfy accounts")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "external_id"], name="one_connection_per_account"
@@ -177,6 +181,13 @@ class Mapping(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("edit_mapping", "Can build and edit mappings and send test launches"),
+            (
+                "switch_mapping",
+                "Can enable, disable, archive and restore mappings and re-register webhooks",
+            ),
+        ]
         indexes = [
             # The receiver: enabled mappings of a form (fan-out of one submission).
             models.Index(fields=["tally_connection", "form_id", "status"], name="mapping_form"),
@@ -483,7 +494,10 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        permissions = [("retry_delivery", "Can retry deliveries and cancel scheduled ones")]
+        permissions = [
+            ("retry_delivery", "Can retry deliveries and cancel scheduled ones"),
+            ("export_data", "Can export deliveries and form submissions as CSV"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["submission", "mapping"], name="one_delivery_per_mapping"

@@ -525,6 +525,13 @@ def bulk_retry_cancel(job: BulkRetry, *, user) -> BulkRetry:
     return job
 
 
+def bulk_retries_nudge_stale() -> int:
+    """Restart every running job whose step task was lost (the sweep's beat job)."""
+    stale = timezone.now() - timedelta(seconds=BULK_STALE_SECONDS)
+    jobs = BulkRetry.objects.filter(status=BulkRetry.Status.RUNNING, heartbeat_at__lte=stale)
+    return sum(bulk_retry_nudge(job) for job in jobs)
+
+
 def bulk_retry_nudge(job: BulkRetry) -> bool:
     """Restart a running job whose step task was lost (broker restart). True if nudged."""
     stale = timezone.now() - timedelta(seconds=BULK_STALE_SECONDS)

@@ -64,8 +64,11 @@ def bulk_retry_step(bulk_id: int) -> None:
 
 @shared_task(name="integrations.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> int:
-    """Re-enqueue deliveries whose task vanished and retries that are due."""
-    return outbox.deliveries_sweep()
+    """Re-enqueue deliveries whose task vanished and retries that are due, and restart
+    bulk retries whose step task was lost."""
+    swept = outbox.deliveries_sweep()
+    retries.bulk_retries_nudge_stale()
+    return swept
 
 
 @shared_task(name="integrations.reconcile_enabled_mappings", ignore_result=True)

@@ -34,7 +34,7 @@ from integrations.contract import checks_for
 from integrations.http import ApiError
 from integrations.models import AuditEvent, Connection, Provider
 
-from ..access import operator_required, staff_required
+from ..access import CONNECT, requires, staff_required
 from .forms import OrganizationChoiceForm, TallyApiKeyForm, TallyfyTokenForm
 
 PENDING_KEY = "oauth_pending"
@@ -65,7 +65,7 @@ def connections(request):
     )
 
 
-@operator_required
+@requires(CONNECT)
 @require_POST
 def oauth_start(request, provider: str):
     provider = _provider(provider)
@@ -88,7 +88,7 @@ def oauth_start(request, provider: str):
     return redirect(auth.url)
 
 
-@operator_required
+@requires(CONNECT)
 def oauth_callback(request, provider: str):
     provider = _provider(provider)
     state = request.GET.get("state", "")
@@ -183,15 +183,33 @@ def _tallyfy_after_token(request, tokens: oauth.TokenSet, reconnect):
         "orgs": [{"id": o.id, "name": o.name} for o in orgs],
         "at": time.time(),
     }
-    request.session[TALLYFY_ORGS_KEY] = crypto.encrypt(json.dumps(grant))
+    # The issue time stays readable beside the sealed grant so any page can drop it.
+    request.session[TALLYFY_ORGS_KEY] = {
+        "sealed": crypto.encrypt(json.dumps(grant)),
+        "at": grant["at"],
+    }
     return redirect("dashboard:tallyfy_choose_org")
 
 
-@operator_required
+def drop_stale_grant(session) -> bool:
+    """Remove a half-finished organization pick's grant (live tokens) from the session
+    once its TTL has passed. True if one was removed. Called on every staff page."""
+    held = session.get(TALLYFY_ORGS_KEY)
+    if held is None:
+        return False
+    at = held.get("at") if isinstance(held, dict) else None
+    if isinstance(at, int | float) and at >= time.time() - PENDING_TTL_SECONDS:
+        return False
+    del session[TALLYFY_ORGS_KEY]
+    return True
+
+
+@requires(CONNECT)
 def tallyfy_choose_org(request):
-    sealed = request.session.get(TALLYFY_ORGS_KEY)
-    grant = json.loads(crypto.decrypt(sealed)) if sealed else None
-    if not grant or grant["at"] < time.time() - PENDING_TTL_SECONDS:
+    drop_stale_grant(request.session)
+    held = request.session.get(TALLYFY_ORGS_KEY)
+    grant = json.loads(crypto.decrypt(held["sealed"])) if held else None
+    if not grant:
         messages.error(request, "No Tallyfy sign-in is waiting for an organization. Start again.")
         return redirect("dashboard:connections")
     form = OrganizationChoiceForm(request.POST or None, organizations=grant["orgs"])
@@ -228,7 +246,7 @@ def _reconnect_target(request, provider: Provider) -> Connection | None:
     return _reconnect_connection(pk, provider) if pk else None
 
 
-@operator_required
+@requires(CONNECT)
 def tally_api_key(request):
     reconnect = _reconnect_target(request, Provider.TALLY)
     form = TallyApiKeyForm(request.POST or None)
@@ -249,7 +267,7 @@ def tally_api_key(request):
     )
 
 
-@operator_required
+@requires(CONNECT)
 def tallyfy_token(request):
     reconnect = _reconnect_target(request, Provider.TALLYFY)
     initial = {"org_id": reconnect.external_id} if reconnect else None
@@ -292,7 +310,7 @@ def connection_check(request, pk: int):
     )
 
 
-@operator_required
+@requires(CONNECT)
 def disconnect(request, pk: int):
     connection = get_object_or_404(Connection, pk=pk)
     dependents = connection_dependents(connection)

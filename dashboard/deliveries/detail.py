@@ -21,7 +21,7 @@ from integrations.selectors import deliveries as queries
 from integrations.tally.answers import answers_from_webhook
 from integrations.tally.display import display
 
-from ..access import operator_required, staff_required
+from ..access import RETRY, requires, staff_required
 from .timeline import delivery_timeline
 
 
@@ -114,7 +114,7 @@ def _live_part(request, delivery: Delivery) -> HttpResponse:
     return render(request, "dashboard/deliveries/detail.html#live", context)
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def delivery_cancel_next(request, pk: int):
     """Cancel a delivery's scheduled automatic retry."""
@@ -127,7 +127,7 @@ def delivery_cancel_next(request, pk: int):
     return live_answer(request, pk, message, level)
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def delivery_retry_now_view(request, pk: int):
     """Retry now a delivery whose automatic retry is scheduled, instead of waiting."""
@@ -143,7 +143,7 @@ def delivery_retry_now_view(request, pk: int):
     return live_answer(request, pk, message, level)
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def delivery_use_run(request, pk: int):
     """Needs a check: staff say which Tallyfy run the unanswered launch made."""
@@ -165,7 +165,7 @@ def delivery_use_run(request, pk: int):
     )
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def delivery_launch_unchecked(request, pk: int):
     """Needs a check: staff say the unanswered launch made no run; launch it now."""

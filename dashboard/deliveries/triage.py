@@ -12,7 +12,7 @@ from integrations import retries
 from integrations.selectors import deliveries as queries
 from integrations.selectors.triage import newer_count
 
-from ..access import operator_required, staff_required
+from ..access import RETRY, requires, staff_required
 from .views import (
     NEWER_POLL_SECONDS,
     _filter_form,
@@ -45,7 +45,7 @@ def _ids(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isascii() and v.isdigit()][: retries.SELECTION_MAX]
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def deliveries_retry_selected(request):
     """Retry the ticked rows; answers with the list's results for the same filters."""

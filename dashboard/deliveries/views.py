@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +24,7 @@ from integrations.explain import cause_words
 from integrations.models import BulkRetry, Delivery, Mapping
 from integrations.selectors import deliveries as queries
 
-from ..access import can_operate, operator_required, staff_required
+from ..access import EXPORT, RETRY, may, requires, staff_required
 from . import detail
 from .filters import FILTER_KEYS, DeliveryFilterSet
 from .forms import RecoverForm
@@ -72,14 +71,6 @@ def _describe(filters: queries.DeliveryFilters, mappings: list[Mapping]) -> str:
     return " · ".join(parts) or "all deliveries"
 
 
-def _require_operator(request) -> None:
-    if not can_operate(request.user):
-        raise PermissionDenied(
-            "Your role can look but not retry. Ask an administrator to add you to the "
-            "Operators group."
-        )
-
-
 def _toast(response: HttpResponse, message: str, level: str = "success") -> HttpResponse:
     """The response, plus a toast the page shows (static/js listens for `toast`)."""
     return trigger_client_event(response, "toast", {"message": message, "level": level})
@@ -122,7 +113,7 @@ def list_context(request, filters: queries.DeliveryFilters, form, cursor: str = 
         "more_filters": sum(1 for k in MORE_FILTERS if params.get(k)),
         "in_flight": Delivery.IN_FLIGHT,
         "retryable": Delivery.RETRYABLE,
-        "selectable": can_operate(request.user),
+        "selectable": may(request.user, RETRY),
         "any_retryable": any(d.status in Delivery.RETRYABLE for d in page.rows),
         "counts": counts,
         "retryable_shown": sum(c.count for c in counts if c.status in Delivery.BULK_RETRYABLE),
@@ -155,7 +146,7 @@ def deliveries(request):
             "cursor": cursor,
             "in_flight": Delivery.IN_FLIGHT,
             "retryable": Delivery.RETRYABLE,
-            "selectable": can_operate(request.user),
+            "selectable": may(request.user, RETRY),
         }
         return render(request, "dashboard/deliveries/list.html#more_rows", context)
     context = list_context(request, filters, form, cursor)
@@ -186,7 +177,7 @@ def _row_response(request, pk: int) -> HttpResponse:
             "d": row,
             "in_flight": Delivery.IN_FLIGHT,
             "retryable": Delivery.RETRYABLE,
-            "selectable": selectable and can_operate(request.user),
+            "selectable": selectable and may(request.user, RETRY),
         },
     )
     # The page compares it with the row it replaces: a row that settled re-counts the chips.
@@ -203,7 +194,7 @@ def delivery_row(request, pk: int):
 # --- one delivery (its page lives in detail.py) ---------------------------------------
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def delivery_retry(request, pk: int):
     """Retry a failed, held or cancelled delivery (POST; double clicks retry once)."""
@@ -261,7 +252,7 @@ def _cell(value) -> str:
     return safe_cell(str(value).replace("\r", " ").replace("\n", " "))
 
 
-@staff_required
+@requires(EXPORT)
 def deliveries_export(request):
     """The filtered deliveries as CSV, streamed row by row from the database."""
     _, filters = _filter_form(request.GET, _mappings())
@@ -281,7 +272,7 @@ def deliveries_export(request):
 # --- bulk retry --------------------------------------------------------------------------
 
 
-@staff_required
+@requires(RETRY, methods=("POST",))
 def deliveries_bulk_retry(request):
     """ "Retry all N matching": the count for the current filter, a confirmation, then the job."""
     mappings = _mappings()
@@ -290,7 +281,6 @@ def deliveries_bulk_retry(request):
     filters = filterset.delivery_filters
     description = _describe(filters, mappings)
     if request.method == "POST":
-        _require_operator(request)
         job = retries.bulk_retry_start(
             filterset.qs,
             user=request.user,
@@ -314,7 +304,7 @@ def deliveries_bulk_retry(request):
     )
 
 
-@staff_required
+@requires(RETRY, methods=("POST",))
 def deliveries_recover(request):
     """ "Recover since…": retry everything that failed after a time."""
     data = request.POST if request.method == "POST" else request.GET
@@ -324,7 +314,6 @@ def deliveries_recover(request):
     if form.is_bound and form.is_valid():
         since = form.cleaned_data["since"]
         if request.method == "POST":
-            _require_operator(request)
             job = retries.bulk_retry_recover(
                 since=since,
                 user=request.user,
@@ -339,8 +328,9 @@ def deliveries_recover(request):
 @staff_required
 def deliveries_bulk(request, pk: int):
     """A bulk retry's progress (polled by HTMX while it runs)."""
+    # Reading progress changes nothing: a job whose step task was lost is restarted by
+    # the sweep (integrations.tasks.sweep_deliveries), not by whoever watches it.
     job = get_object_or_404(BulkRetry.objects.select_related("created_by", "cancelled_by"), pk=pk)
-    retries.bulk_retry_nudge(job)
     context = _bulk_context(job)
     if request.htmx:
         return render(request, "dashboard/deliveries/bulk.html#progress", context)
@@ -354,7 +344,7 @@ def _bulk_context(job: BulkRetry) -> dict:
     return {"job": job, "outcomes": outcomes, "live": job.status == "running" or settling}
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def deliveries_bulk_cancel(request, pk: int):
     """Stop a running bulk retry."""
@@ -383,7 +373,7 @@ def mapping_tally_log(request, pk: int):
     return render(request, "dashboard/deliveries/tally_log.html", {"mapping": mapping, "log": log})
 
 
-@operator_required
+@requires(RETRY)
 @require_POST
 def mapping_tally_redeliver(request, pk: int, event_id: str):
     """Ask Tally to send one logged event to Kickoff again."""

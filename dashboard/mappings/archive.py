@@ -16,7 +16,7 @@ from integrations.errors import MappingError
 from integrations.mappings import refuse_archived
 from integrations.models import Mapping
 
-from ..access import operator_required
+from ..access import SWITCH_MAPPINGS, requires
 
 
 def not_archived(what: str):
@@ -39,7 +39,7 @@ def not_archived(what: str):
     return decorate
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 def mapping_archive_view(request, pk: int):
     """GET: what archiving will do. POST: archive; on an archived mapping whose webhook
     Tally would not delete, try deleting it again."""
@@ -80,7 +80,7 @@ def _said(mapping: Mapping, outcome: ArchiveOutcome, *, was_archived: bool) -> t
     return "success", f"Archived {mapping}.{kept}{history}"
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @require_POST
 def mapping_restore_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)

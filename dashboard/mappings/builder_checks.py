@@ -16,7 +16,7 @@ from integrations.http import ApiError
 from integrations.mappings import FormSide, builder_sides
 from integrations.models import Mapping
 
-from ..access import operator_required
+from ..access import EDIT_MAPPINGS, requires
 from .archive import not_archived
 from .forms import TEMPLATE, MappingSettingsForm, RuleForm
 from .people_forms import member_label
@@ -109,7 +109,7 @@ def owner_picker(settings_form: MappingSettingsForm, directory) -> None:
     field.widget = forms.Select(choices=choices)
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("edited")
 def mapping_check_placeholders(request, pk: int):

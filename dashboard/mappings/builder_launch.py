@@ -24,7 +24,7 @@ from integrations.mappings import (
 )
 from integrations.models import Mapping, MappingVersion
 
-from ..access import operator_required
+from ..access import EDIT_MAPPINGS, requires
 from .launch_forms import ADD, REMOVE, LaunchRules, Saved
 from .launch_words import version_summary
 
@@ -120,7 +120,7 @@ def launch_edit_only(data) -> bool:
     return bool(data.get(ADD) or data.get(REMOVE))
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 def mapping_edit_launch(request, pk: int):
     """The launch-rule sections alone, re-rendered from what was posted; saves nothing."""

@@ -25,7 +25,7 @@ from integrations.mappings import (
 )
 from integrations.models import Mapping
 
-from ..access import operator_required
+from ..access import EDIT_MAPPINGS, requires
 from .builder_checks import accept_all, refuse_unknown_placeholders
 from .builder_common import (
     annotate_rows,
@@ -193,7 +193,7 @@ def _save(request, mapping, settings_form, rule_forms, task, launch, sides, foll
     return True
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 def mapping_edit_task(request, pk: int):
     """The task sections alone ("Which run", "Approval"), redrawn from what was posted;

@@ -19,7 +19,7 @@ from integrations.models import Mapping
 from integrations.selectors.tally import cached_call, tally_forms
 from integrations.tally.answers import answers_from_questions
 
-from ..access import operator_required
+from ..access import EDIT_MAPPINGS, requires
 from .task_forms import REF_NAME, RUN_NAME
 
 LINK = "{followup_link}"
@@ -170,7 +170,7 @@ def followup_context(mapping: Mapping, data, version) -> dict:
     }
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 def mapping_followup_hint(request, pk: int):
     """What the chosen follow-up form needs, redrawn when the choice changes."""
     mapping = get_object_or_404(Mapping.objects.select_related("tally_connection"), pk=pk)

@@ -13,7 +13,7 @@ from integrations.mappings import MappingError, fetch_form, fetch_template, mapp
 from integrations.models import Connection, Mapping, Provider
 from integrations.selectors.tally import tally_forms
 
-from ..access import operator_required
+from ..access import EDIT_MAPPINGS, requires
 from .forms import NewMappingForm
 
 STEPS_UNLISTED = (
@@ -54,7 +54,7 @@ def _template_steps(tallyfy, template_id: str):
     return template, ""
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 def mapping_new(request):
     tally_connections = _connections(Provider.TALLY)
     tallyfy_connections = _connections(Provider.TALLYFY)

@@ -14,13 +14,13 @@ from integrations.http import ApiError
 from integrations.mappings import MappingError, mapping_disable, mapping_enable
 from integrations.models import Mapping
 
-from ..access import operator_required
+from ..access import SWITCH_MAPPINGS, requires
 from .archive import not_archived
 
 MISSED_CHOICES = ("launch", "skip")
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @not_archived("enabled")
 def mapping_enable_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -55,7 +55,7 @@ def mapping_enable_view(request, pk: int):
     return redirect("dashboard:mapping_detail", pk=mapping.pk)
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @not_archived("disabled")
 def mapping_disable_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)

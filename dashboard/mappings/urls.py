@@ -31,5 +31,6 @@ urlpatterns = [
     path("<int:pk>/disable/", switch.mapping_disable_view, name="mapping_disable"),
     path("<int:pk>/archive/", archive.mapping_archive_view, name="mapping_archive"),
     path("<int:pk>/restore/", archive.mapping_restore_view, name="mapping_restore"),
+    path("<int:pk>/check/", views.mapping_check_drift_view, name="mapping_check_drift"),
     path("<int:pk>/reregister/", views.mapping_reregister_view, name="mapping_reregister"),
 ]

@@ -38,7 +38,7 @@ from integrations.models import (
 from integrations.selectors.mappings import mappings_with_recent_deliveries
 from integrations.tally.ids import TALLY_ID_RULE, is_tally_id
 
-from ..access import operator_required, staff_required
+from ..access import EDIT_MAPPINGS, SWITCH_MAPPINGS, requires, staff_required
 from .archive import not_archived
 from .builder_checks import (
     accept_all,
@@ -82,7 +82,7 @@ def mapping_list(request):
 # --- the builder -----------------------------------------------------------------------------
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @not_archived("edited")
 def mapping_edit(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -184,7 +184,7 @@ def mapping_edit(request, pk: int):
     )
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("edited")
 def mapping_listen(request, pk: int):
@@ -204,7 +204,7 @@ def mapping_listen(request, pk: int):
     return redirect("dashboard:mapping_edit", pk=mapping.pk)
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 def mapping_listen_stop_view(request, pk: int):
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -219,7 +219,7 @@ def mapping_listen_stop_view(request, pk: int):
     return redirect("dashboard:mapping_edit", pk=mapping.pk)
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 def mapping_listen_status(request, pk: int):
     """The listen panel alone, for the builder's poll."""
     mapping = get_object_or_404(Mapping, pk=pk)
@@ -234,7 +234,7 @@ def mapping_listen_status(request, pk: int):
     )
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("edited")
 def mapping_edit_row(request, pk: int, field_id: str):
@@ -298,14 +298,9 @@ def mapping_detail(request, pk: int):
     mapping = get_object_or_404(
         Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
     )
-    drift_error = ""
+    # Reading the page changes nothing: drift is checked by the periodic job and by the
+    # "Check now" button (a POST), and the page shows when it last ran.
     archived = mapping.status == Mapping.Status.ARCHIVED
-    # An archived mapping is history: no drift to check (its connection may be gone).
-    if mapping.current_version and not archived and request.GET.get("check") != "no":
-        try:
-            mapping_check_drift(mapping)
-        except (ApiError, NeedsReconnect) as exc:
-            drift_error = f"Could not compare with the live form and template: {exc}"
     versions = mapping.versions.select_related("created_by").prefetch_related("fields")
     return render(
         request,
@@ -314,7 +309,6 @@ def mapping_detail(request, pk: int):
             "mapping": mapping,
             "versions": versions,
             "blocking": [] if archived else mapping_blocking_problems(mapping),
-            "drift_error": drift_error,
             "rules_count": len(version_rules(mapping.current_version))
             if mapping.current_version
             else 0,
@@ -327,13 +321,32 @@ def mapping_detail(request, pk: int):
     )
 
 
+@requires(EDIT_MAPPINGS)
+@require_POST
+def mapping_check_drift_view(request, pk: int):
+    """ "Check now": compare the mapping with the live form and template."""
+    mapping = get_object_or_404(
+        Mapping.objects.select_related("tally_connection", "tallyfy_connection"), pk=pk
+    )
+    # An archived mapping is history: no drift to check (its connection may be gone).
+    if mapping.current_version and mapping.status != Mapping.Status.ARCHIVED:
+        try:
+            differences = mapping_check_drift(mapping)
+        except (ApiError, NeedsReconnect) as exc:
+            messages.warning(request, f"Could not compare with the live form and template: {exc}")
+        else:
+            if not differences:
+                messages.success(request, "The live form and template still fit this mapping.")
+    return redirect("dashboard:mapping_detail", pk=pk)
+
+
 def _endpoint(mapping: Mapping) -> Endpoint | None:
     return Endpoint.objects.filter(
         tally_connection_id=mapping.tally_connection_id, form_id=mapping.form_id
     ).first()
 
 
-@operator_required
+@requires(SWITCH_MAPPINGS)
 @require_POST
 def mapping_reregister_view(request, pk: int):
     """Put the mapping's webhook back in Tally (created again, or enabled again)."""
@@ -421,7 +434,7 @@ def mapping_preview(request, pk: int):
     )
 
 
-@operator_required
+@requires(EDIT_MAPPINGS)
 @require_POST
 @not_archived("test-launched")
 def mapping_test_launch(request, pk: int):

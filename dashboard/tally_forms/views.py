@@ -35,7 +35,7 @@ from integrations.tally.answers import (
 )
 from integrations.tally.display import display
 
-from ..access import staff_required
+from ..access import EXPORT, requires, staff_required
 from .analytics import PERIOD_LABELS, analytics_report
 from .export import csv_rows
 from .filters import STATUS_CHOICES, FormListFilter, PeriodFilter, SubmissionFilter, valid_filters
@@ -439,7 +439,7 @@ def form_analytics(request, connection_id: int, form_id: str):
 # ---------------------------------------------------------------------------------------
 
 
-@staff_required
+@requires(EXPORT)
 def form_submissions_csv(request, connection_id: int, form_id: str):
     connection = _connection(connection_id)
     filter_form = SubmissionFilter(request.GET or None)

@@ -299,6 +299,11 @@ def tally_submission(
     )
 
 
+#: All the waiting one CSV export may do for Tally (rate limits, outages): well inside
+#: gunicorn's 30-second worker timeout.
+EXPORT_MAX_WAIT_SECONDS = 10.0
+
+
 class ExportStopped(Exception):
     """Tally stopped answering in the middle of an export."""
 
@@ -313,15 +318,19 @@ def iter_all_submissions(
     on_questions: Callable[[list[TallyQuestion]], None] | None = None,
     attempts: int = 4,
     sleep: Callable[[float], None] | None = None,
+    max_wait: float = EXPORT_MAX_WAIT_SECONDS,
 ) -> Iterator[Any]:
     """Every submission matching the filter, page after page, one Tally call per page and
     only when the consumer gets there (CSV export). Not cached: an export wants it all now.
 
-    Rate limits and outages are waited out a few times (`Retry-After` honoured, 30 s at
-    most) before `ExportStopped` is raised. `on_questions` receives the first page's
-    questions before its first submission is yielded.
+    Rate limits and outages are waited out a few times (`Retry-After` honoured) while
+    all the waiting of the export stays within `max_wait` seconds; past that, or when
+    Tally asks for a longer pause, `ExportStopped` is raised at once (the file ends with
+    "Export incomplete" instead of a worker killed mid-file). `on_questions` receives the
+    first page's questions before its first submission is yielded.
     """
     page = 1
+    waited = 0.0
     while True:
         for attempt in range(1, attempts + 1):
             try:
@@ -338,10 +347,11 @@ def iter_all_submissions(
                 )
                 break
             except (RateLimited, Unavailable) as exc:
-                if attempt == attempts:
+                wait = float(getattr(exc, "retry_after", None) or 2.0 * attempt)
+                if attempt == attempts or waited + wait > max_wait:
                     raise ExportStopped(f"{_why(exc)} on page {page}: {exc}") from exc
-                wait = getattr(exc, "retry_after", None) or 2.0 * attempt
-                (sleep or time.sleep)(min(float(wait), 30.0))
+                (sleep or time.sleep)(wait)
+                waited += wait
             except NeedsReconnect as exc:
                 raise ExportStopped(
                     f"The Tally connection needs reconnecting: {exc.reason}"

@@ -16,7 +16,8 @@ PRODUCTION = {
     "PUBLIC_BASE_URL": "https://kickoff.example.com",
     "FIELD_ENCRYPTION_KEYS": GOOD_KEY,
     "DATABASE_URL": "sqlite:////tmp/kickoff-deploy-check.sqlite3",
-    "CACHE_URL": "locmemcache://",
+    # Redis, as in production: sign-in lockouts count attempts in the cache (axes.W001).
+    "CACHE_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -96,3 +97,10 @@ def test_the_retry_schedule_is_the_published_one_unless_the_environment_sets_it(
 
     assert schedule() == "30,120,600,1800,7200,21600,43200"  # as README.md publishes it
     assert schedule(DELIVERY_RETRY_SCHEDULE="5,60") == "5,60"
+
+
+def test_check_deploy_warns_when_the_sandbox_is_on_in_production():
+    """Issue #17, finding 8: fake vendors mounted with DEBUG off is a deploy warning."""
+    result = run_manage({**PRODUCTION, "SANDBOX": "true"}, "check", "--deploy")
+    assert "kickoff.W001" in result.stderr + result.stdout
+    assert "SANDBOX is on while DEBUG is off" in result.stderr + result.stdout

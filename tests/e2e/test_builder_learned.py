@@ -9,7 +9,10 @@ from integrations.connections import connect_tally_api_key, connect_tallyfy_toke
 from integrations.models import Delivery, Submission
 
 OPTIONS_UNKNOWN = "Options unknown — submit the form once, or set a constant"
-SETTLED = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+# A function, not an expression: Playwright evals a polled expression, which the CSP forbids.
+SETTLED = (
+    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+)
 
 
 def support_mapping(operator):

@@ -90,7 +90,7 @@ def test_an_operator_reads_the_all_types_form_in_three_tabs(
         "link", name="Analytics"
     ).click()
     page.get_by_role("link", name="All time").click()
-    page.wait_for_function("window.kickoffCharts && window.kickoffCharts.length >= 3")
+    page.wait_for_function("() => window.kickoffCharts && window.kickoffCharts.length >= 3")
     for chart in ("chart-visits", "chart-submissions", "chart-drop-off"):
         expect(page.locator(f"canvas#{chart}")).to_be_visible()
     expect(page.locator(".metric-cards")).to_contain_text("Completion rate")

@@ -12,7 +12,10 @@ from tests import pipeline_factories as pf
 
 FORM_ID = "wMDkzb"  # sandbox Tally "Client onboarding request"
 START = "2027-03-15"  # the Enterprise respondent's "Preferred start date"
-SETTLED = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+# A function, not an expression: Playwright evals a polled expression, which the CSP forbids.
+SETTLED = (
+    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+)
 
 
 @pytest.fixture

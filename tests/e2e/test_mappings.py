@@ -22,7 +22,10 @@ FULL_ANSWERS = {
 }
 
 
-SETTLED = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+# A function, not an expression: Playwright evals a polled expression, which the CSP forbids.
+SETTLED = (
+    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+)
 
 
 def choose(page, field_label: str, source_label: str):

@@ -21,7 +21,10 @@ from tests import pipeline_factories as pf
 
 REQUEST_FORM = "wMDkzb"  # sandbox Tally "Client onboarding request"
 SIGNOFF_FORM = "Qs4gNo"  # sandbox Tally "Client sign-off"
-SETTLED = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+# A function, not an expression: Playwright evals a polled expression, which the CSP forbids.
+SETTLED = (
+    "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+)
 NOTES = "Everything checked with Casey; good to go."
 GO_LIVE = "2027-06-01"
 
