@@ -47,6 +47,7 @@ MATRIX = {
     "mapping_edit_launch": (EDIT, None),
     "mapping_edit_task": (EDIT, None),
     "mapping_followup_hint": (EDIT, None),
+    "mapping_check_placeholders": (EDIT, None),
     "mapping_listen": (EDIT, None),
     "mapping_listen_stop": (EDIT, None),
     "mapping_listen_status": (EDIT, None),
