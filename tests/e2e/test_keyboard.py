@@ -39,12 +39,15 @@ def test_search_rows_and_retry_from_the_keyboard(
     page.keyboard.press("/")
     expect(page.locator("#id_q")).to_be_focused()
     # Typed into the search box, not a shortcut (the box searches as you type: wait for it).
-    with page.expect_response(lambda r: "/deliveries/?" in r.url):
+    # The search itself, not one of the page's polls (new deliveries, chips).
+    with page.expect_response(lambda r: "/deliveries/?" in r.url and "q=j" in r.url):
         page.keyboard.type("j")
         expect(page.locator("#id_q")).to_have_value("j")
         expect(current_row(page)).to_have_count(0)
-        page.locator("#id_q").fill("")
+    page.locator("#id_q").fill("")
     page.evaluate("document.activeElement.blur()")
+    # Leaving the box may search again: let that settle before the shortcuts.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     expect(page.locator("tr.delivery-row")).to_have_count(3)
 
     page.keyboard.press("j")
