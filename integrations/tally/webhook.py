@@ -36,6 +36,9 @@ MAX_RESPONDENT_ID = 64
 # recursive walks of the answers and a worker's time limit can take.
 MAX_DEPTH = 64
 MAX_FIELDS = 5_000
+# One answer longer than this is not a form answer (Tally's long text stays far below;
+# Tallyfy's textarea takes 30,000): refused rather than carried through display and encoders.
+MAX_STRING = 100_000
 # Real time zones lie within UTC-12:00..UTC+14:00; PostgreSQL refuses offsets past 15:59.
 MAX_UTC_OFFSET = timedelta(hours=14)
 
@@ -122,6 +125,11 @@ def _check_strings(data: Any) -> None:
         else:
             continue
         for text in strings:
+            if len(text) > MAX_STRING:
+                raise BadEnvelope(
+                    f"A string in the body is {len(text):,} characters long; "
+                    f"at most {MAX_STRING:,} are taken."
+                )
             if "\x00" in text:
                 raise BadEnvelope("The body contains a NUL character (\\u0000) in a string.")
             try:

@@ -64,6 +64,14 @@ def test_too_many_fields_are_refused(client, endpoint):
     assert not Submission.objects.exists()
 
 
+def test_an_answer_longer_than_any_form_answer_is_refused(client, endpoint):
+    fields = [{"key": "question_x", "type": "TEXTAREA", "value": "x" * 100_001}]
+    response = post(client, endpoint, pf.envelope(fields=fields))
+    assert response.status_code == 400
+    assert "at most 100,000 are taken" in response.json()["message"]
+    assert not Submission.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("created_at", "reason"),
     [
