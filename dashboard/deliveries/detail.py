@@ -60,6 +60,18 @@ def _last_error(delivery: Delivery, attempts: list) -> dict:
     return {"explanation": explanation, "same_version_warning": warning}
 
 
+def _approval_decision(delivery: Delivery, attempts) -> str:
+    """An approval task's decision as the completing try sent it: "Approved", "Rejected"
+    or "" (not an approval, or not completed by Kickoff)."""
+    if delivery.status != Delivery.Status.SUCCEEDED or not attempts:
+        return ""
+    body = attempts[-1].request_body
+    decided = body.get("is_approved") if isinstance(body, dict) else None
+    if decided is None or attempts[-1].outcome != "succeeded":
+        return ""
+    return "Approved" if decided else "Rejected"
+
+
 def detail_context(delivery: Delivery) -> dict:
     for candidate in delivery.candidates or []:
         candidate["created"] = parse_datetime(candidate.get("created_at") or "")
@@ -71,6 +83,7 @@ def detail_context(delivery: Delivery) -> dict:
     audit = queries.delivery_audit_events(delivery)
     return {
         "d": delivery,
+        "decision": _approval_decision(delivery, attempts),
         "attempts": attempts,
         "timeline": delivery_timeline(delivery, attempts, audit),
         "in_flight": Delivery.IN_FLIGHT,

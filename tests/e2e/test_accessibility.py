@@ -20,6 +20,13 @@ RUN_AXE = """async () => {
 }"""
 
 
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    """axe is test tooling injected into the page: its inline <script> must pass the app's
+    Content-Security-Policy (script-src 'self'), which rightly refuses inline scripts."""
+    return {**browser_context_args, "bypass_csp": True}
+
+
 def axe_violations(page) -> list[str]:
     page.add_script_tag(path=str(AXE_JS))
     return page.evaluate(RUN_AXE)

@@ -229,6 +229,7 @@ def test_a_follow_up_sign_off_completes_the_approval_once(
     expect(page.get_by_role("heading", name=f"Delivery {first.pk}")).to_be_visible()
     expect(page.locator(".status-big .badge")).to_have_text("Succeeded")
     expect(page.locator(".status-card")).to_contain_text("Completed the task “Client sign-off”")
+    expect(page.locator("#approval-decision")).to_have_text("Approved")
     attempt = page.locator("#timeline li[data-kind=attempt]")
     expect(attempt).to_have_count(1)
     expect(attempt.locator(".attempt-head .badge")).to_have_text("Succeeded")
