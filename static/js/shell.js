@@ -123,13 +123,16 @@
   document.addEventListener("htmx:beforeSwap", function (e) {
     var active = document.activeElement;
     lost = active && active !== document.body
-      ? { id: active.id, targetId: e.detail.target && e.detail.target.id }
+      ? { el: active, id: active.id, targetId: e.detail.target && e.detail.target.id }
       : null;
   });
   document.addEventListener("htmx:afterSettle", function (e) {
     var chosen = currentId && document.getElementById(currentId);
     if (chosen && !chosen.classList.contains("kb-current")) markRow(chosen);
     if (!lost) return;
+    // Still on the page: the swap did not take it, so focus moved away by choice (the
+    // user left the search box while its answer was on the way): leave it there.
+    if (document.contains(lost.el)) { lost = null; return; }
     var active = document.activeElement;
     if (active && active !== document.body && document.contains(active)) { lost = null; return; }
     var back = (lost.id && document.getElementById(lost.id))
