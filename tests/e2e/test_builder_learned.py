@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from integrations.connections import connect_tally_api_key, connect_tallyfy_token
 from integrations.models import Delivery, Submission
+from tests.e2e.waits import wait_js
 
 OPTIONS_UNKNOWN = "Options unknown — submit the form once, or set a constant"
 # A function, not an expression: Playwright evals a polled expression, which the CSP forbids.
@@ -36,7 +37,7 @@ def support_mapping(operator):
 def choose(page, field_label: str, source_label: str):
     with page.expect_response(lambda r: "/edit/row/" in r.url):
         page.get_by_label(f"Value for {field_label}").select_option(label=source_label)
-    page.wait_for_function(SETTLED)
+    wait_js(page, SETTLED)
 
 
 def test_a_choice_with_unknown_options_says_so_and_cannot_be_enabled(

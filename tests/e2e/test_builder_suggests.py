@@ -4,6 +4,7 @@ options are matched at once, and leaving with unsaved rows asks first."""
 from playwright.sync_api import expect
 
 from integrations.connections import connect_tally_api_key, connect_tallyfy_token
+from tests.e2e.waits import wait_js
 
 SETTLED = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
 
@@ -39,7 +40,7 @@ def test_accept_a_suggestion_see_its_options_matched_and_be_warned_before_leavin
 
     with page.expect_response(lambda r: "/edit/row/" in r.url):
         plan.get_by_role("button", name="Accept Plan for Plan").click()
-    page.wait_for_function(SETTLED)
+    wait_js(page, SETTLED)
     plan = page.locator(row)
     expect(plan.get_by_label("Value for Plan")).to_have_value("field:question_Gv6sUb")
     # Matched at once, not "— no match —" until saved and reloaded.

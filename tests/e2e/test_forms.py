@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from integrations.connections import connect_tally_api_key
+from tests.e2e.waits import wait_js
 
 ALL_TYPES = "VwbNEw"
 
@@ -90,7 +91,7 @@ def test_an_operator_reads_the_all_types_form_in_three_tabs(
         "link", name="Analytics"
     ).click()
     page.get_by_role("link", name="All time").click()
-    page.wait_for_function("() => window.kickoffCharts && window.kickoffCharts.length >= 3")
+    wait_js(page, "() => window.kickoffCharts && window.kickoffCharts.length >= 3")
     for chart in ("chart-visits", "chart-submissions", "chart-drop-off"):
         expect(page.locator(f"canvas#{chart}")).to_be_visible()
     expect(page.locator(".metric-cards")).to_contain_text("Completion rate")

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from integrations.models import Delivery
 from tests import pipeline_factories as pf
+from tests.e2e.waits import wait_js
 from tests.seeded_pages import seed_pages
 
 
@@ -47,7 +48,7 @@ def test_search_rows_and_retry_from_the_keyboard(
     page.locator("#id_q").fill("")
     page.evaluate("document.activeElement.blur()")
     # Leaving the box may search again: let that settle before the shortcuts.
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    wait_js(page, "() => !document.querySelector('.htmx-request')")
     expect(page.locator("tr.delivery-row")).to_have_count(3)
 
     page.keyboard.press("j")

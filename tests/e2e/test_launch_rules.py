@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from integrations.connections import connect_tally_api_key, connect_tallyfy_token
 from integrations.models import Delivery, Mapping, Submission
 from tests import pipeline_factories as pf
+from tests.e2e.waits import wait_js
 
 FORM_ID = "wMDkzb"  # sandbox Tally "Client onboarding request"
 START = "2027-03-15"  # the Enterprise respondent's "Preferred start date"
@@ -27,7 +28,7 @@ def connected(sandbox_seeded, live_kickoff, operator, settings):
 
 
 def settle(page):
-    page.wait_for_function(SETTLED)
+    wait_js(page, SETTLED)
 
 
 def redraw(page, action):

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from integrations.connections import connect_tally_api_key, connect_tallyfy_token
 from integrations.models import Mapping
+from tests.e2e.waits import wait_js
 
 TALLY_API_KEY = "tly-sandbox-demo-key"
 FULL_ANSWERS = {
@@ -32,14 +33,14 @@ def choose(page, field_label: str, source_label: str):
     """Pick a row's source; the row re-renders in place (HTMX) with its check result."""
     with page.expect_response(lambda r: "/edit/row/" in r.url):
         page.get_by_label(f"Value for {field_label}").select_option(label=source_label)
-    page.wait_for_function(SETTLED)
+    wait_js(page, SETTLED)
     expect(page.locator("tr.rule-row[data-source^='field:']", has_text=field_label)).to_be_visible()
 
 
 def map_option(row, tally_option: str, tallyfy_option: str):
     with row.page.expect_response(lambda r: "/edit/row/" in r.url):
         row.get_by_label(tally_option, exact=True).select_option(tallyfy_option)
-    row.page.wait_for_function(SETTLED)
+    wait_js(row.page, SETTLED)
 
 
 def test_build_preview_save_and_enable_a_mapping(

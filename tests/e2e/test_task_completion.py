@@ -18,6 +18,7 @@ from integrations.connections import connect_tally_api_key, connect_tallyfy_toke
 from integrations.models import Delivery, Mapping
 from integrations.sandbox.tallyfy.models import Task as SandboxTask
 from tests import pipeline_factories as pf
+from tests.e2e.waits import wait_js
 
 REQUEST_FORM = "wMDkzb"  # sandbox Tally "Client onboarding request"
 SIGNOFF_FORM = "Qs4gNo"  # sandbox Tally "Client sign-off"
@@ -41,7 +42,7 @@ def connected(sandbox_seeded, live_kickoff, operator, settings):
 
 
 def settle(page):
-    page.wait_for_function(SETTLED)
+    wait_js(page, SETTLED)
 
 
 def choose_source(page, field_label: str, source_label: str):
