@@ -24,7 +24,7 @@ from django.utils import timezone
 from . import contract, engine
 from .connections import connection_call
 from .http import ApiError, Invalid, OutcomeUnknown
-from .launching import answers_for, followup_link, stored_context
+from .launching import answers_for, field_messages, followup_link, stored_context
 from .mappings import version_fields, version_spec
 from .models import Delivery, DeliveryAttempt, DeliveryCall, MappingVersion
 from .outcome import Outcome, keep
@@ -313,9 +313,8 @@ def task_try(
             request_body=body,
         )
     except Invalid as exc:
-        fields = "; ".join(
-            f"{labels_of(version).get(k, k)}: {' '.join(v)}" for k, v in exc.field_errors.items()
-        )
+        # Tallyfy's per-field words, task field ids turned into labels, as for launches.
+        fields = field_messages(exc.field_errors, version)
         return Outcome(
             status=Delivery.Status.FAILED,
             attempt_outcome=DeliveryAttempt.Outcome.FAILED,
@@ -346,7 +345,3 @@ def task_try(
             response_body=keep(exc.body),
             request_body=body,
         )
-
-
-def labels_of(version: MappingVersion) -> dict[str, str]:
-    return {f.id: f.label for f in version_fields(version)}
